@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file osinspect.h
+ * The one header users include: <osinspect/osinspect.h>.
+ */
+#ifndef OSINSPECT_OSINSPECT_H
+#define OSINSPECT_OSINSPECT_H
+
+#include <osinspect/common.h>
+#include <osinspect/version.h>
+#include <osinspect/error.h>
+#include <osinspect/report.h>
+#include <osinspect/collect.h>
+
+#endif /* OSINSPECT_OSINSPECT_H */

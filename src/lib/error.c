@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Status names, filling struct osi_error, freeing library memory. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *osi_status_str(int status)
+{
+    switch (status) {
+    case OSI_OK: return "success";
+    case OSI_EINVAL: return "invalid argument";
+    case OSI_ENOMEM: return "out of memory";
+    case OSI_ENOTFOUND: return "not found";
+    case OSI_ENOTSUP: return "not supported";
+    case OSI_EIO: return "input/output error";
+    case OSI_EPARSE: return "parse error";
+    case OSI_ENET: return "network error";
+    case OSI_EAUTH: return "authentication error";
+    case OSI_ETIMEOUT: return "timed out";
+    case OSI_ESTORE: return "store error";
+    }
+    return "unknown status";
+}
+
+enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,
+                               int cause_kind, long cause, const char *fmt,
+                               ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return status;
+    err->status = status;
+    err->cause_kind = cause_kind;
+    err->cause = cause;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    memset(err->reserved, 0, sizeof(err->reserved));
+    return status;
+}
+
+void osi_free(void *ptr)
+{
+    free(ptr);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Private declarations shared by the files of libosinspect. */
+#ifndef OSINSPECT_INTERNAL_H
+#define OSINSPECT_INTERNAL_H
+
+#include <jansson.h>
+
+#include <osinspect/osinspect.h>
+
+/* A report is its JSON object: unknown fields survive a round trip and no
+ * second model has to be kept in step with the schema. */
+struct osi_report {
+    json_t *root;
+};
+
+/* Fill err (if not NULL) and return status. Never allocates. */
+enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,
+                               int cause_kind, long cause, const char *fmt,
+                               ...) OSI_PRINTF(5, 6);
+
+/* Shorthand for errors with no lower-level cause. */
+#define osip_fail(err, status, ...) \
+    osip_error_set((err), (status), OSI_CAUSE_NONE, 0, __VA_ARGS__)
+
+/* Bad arguments: abort in debug builds (a programming error should be seen
+ * at once), OSI_EINVAL with a message in release builds. */
+#ifdef NDEBUG
+#define OSIP_ASSERT_ARG(expr, err)                                          \
+    do {                                                                    \
+        if (!(expr))                                                        \
+            return osip_fail((err), OSI_EINVAL, "invalid argument: %s",     \
+                             #expr);                                        \
+    } while (0)
+#else
+#include <assert.h>
+#define OSIP_ASSERT_ARG(expr, err) assert(expr)
+#endif
+
+/* Wrap a JSON object into a new report, taking the reference. */
+enum osi_status osip_report_wrap(json_t *root, struct osi_report **out,
+                                 struct osi_error *err);
+
+/* Reject nesting deeper than max_depth without recursion (jansson recurses
+ * once per level). Returns 0 when within the cap, else the byte offset + 1
+ * where the cap was passed. */
+size_t osip_json_depth_exceeds(const char *buf, size_t len,
+                               unsigned int max_depth);
+
+/* Validate the fields of a parsed report object. */
+enum osi_status osip_report_validate(const json_t *root,
+                                     struct osi_error *err);
+
+/* True when s parses as an IPv4 or IPv6 address (no zone, no prefix). */
+int osip_ip_valid(const char *s);
+
+#endif /* OSINSPECT_INTERNAL_H */

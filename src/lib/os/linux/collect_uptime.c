@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* Placeholder until the section is written. */
+#include "../../collect_int.h"
+
+void osip_collect_uptime(struct osip_ctx *ctx)
+{
+    osip_sec_failed(ctx, "not collected yet");
+}
+void osip_collect_load(struct osip_ctx *ctx)
+{
+    osip_sec_failed(ctx, "not collected yet");
+}

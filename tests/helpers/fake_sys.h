@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* A fake system-call table whose answers come from files in a fixture
+ * root, so collection is deterministic in unit tests:
+ *
+ *   fake/uname    key=value lines: sysname nodename release version machine
+ *   fake/ids      key=value lines: euid, loginuid (-1 for unset)
+ *   fake/ifaddrs  "<name> <flags> <family> [<address> <prefix>]" lines;
+ *                 flags: comma list of up,running,loopback,broadcast,
+ *                 pointopoint,multicast or "-"; family: packet|inet|inet6
+ *   fake/statvfs  "<mount point> <frsize> <blocks> <bfree> <bavail>" lines;
+ *                 mount points missing from it fail with EACCES
+ *   etc/passwd    read for getpwuid_r
+ *
+ * A missing file makes the matching call fail with ENOENT (uname, ifaddrs)
+ * or answer "unset" (ids). The clock is fixed at 2026-01-02T03:04:05.678Z
+ * (local time = UTC); the monotonic clock advances 1 us per reading;
+ * random bytes are 0x00, 0x11, 0x22, ... */
+#ifndef OSI_FAKE_SYS_H
+#define OSI_FAKE_SYS_H
+
+#include <limits.h>
+
+#include "os/os.h"
+
+#define FAKE_SYS_REALTIME 1767323045
+#define FAKE_SYS_REALTIME_NS 678000000
+
+struct fake_sys {
+    char root[PATH_MAX];
+    long long mono_ns;
+    int fail_errno; /* when not 0, every call fails with it */
+};
+
+/* Fill table so that its calls answer from fake; root is the fixture. */
+void fake_sys_init(struct osip_sys *table, struct fake_sys *fake,
+                   const char *root);
+
+#endif /* OSI_FAKE_SYS_H */
