@@ -24,7 +24,7 @@ int osip_read_file(struct osip_ctx *ctx, const char *path, char **out,
     fd = openat(ctx->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
-    buf = malloc(cap);
+    buf = osip_malloc(cap);
     if (buf == NULL) {
         close(fd);
         return -ENOMEM;
@@ -41,7 +41,7 @@ int osip_read_file(struct osip_ctx *ctx, const char *path, char **out,
                 close(fd);
                 return -EFBIG;
             }
-            bigger = realloc(buf, cap * 2);
+            bigger = osip_realloc(buf, cap * 2);
             if (bigger == NULL) {
                 free(buf);
                 close(fd);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Status names, filling struct osi_error, freeing library memory. */
+/* Status names, filling struct osi_error, the library's allocator. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +41,22 @@ enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,
     va_end(ap);
     memset(err->reserved, 0, sizeof(err->reserved));
     return status;
+}
+
+int (*osip_alloc_fail_hook)(void);
+
+void *osip_malloc(size_t size)
+{
+    if (osip_alloc_fail_hook != NULL && osip_alloc_fail_hook())
+        return NULL;
+    return malloc(size);
+}
+
+void *osip_realloc(void *ptr, size_t size)
+{
+    if (osip_alloc_fail_hook != NULL && osip_alloc_fail_hook())
+        return NULL;
+    return realloc(ptr, size);
 }
 
 void osi_free(void *ptr)

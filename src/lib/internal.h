@@ -13,6 +13,13 @@ struct osi_report {
     json_t *root;
 };
 
+/* Every allocation of the library goes through these, so that tests can
+ * make the Nth one fail (osip_alloc_fail_hook returns non-zero to fail).
+ * Memory is always libc's: osi_free() is free(). */
+extern int (*osip_alloc_fail_hook)(void);
+void *osip_malloc(size_t size);
+void *osip_realloc(void *ptr, size_t size);
+
 /* Fill err (if not NULL) and return status. Never allocates. */
 enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,
                                int cause_kind, long cause, const char *fmt,

@@ -19,7 +19,7 @@ enum osi_status osi_parse_options_init(struct osi_parse_options *opts,
 enum osi_status osip_report_wrap(json_t *root, struct osi_report **out,
                                  struct osi_error *err)
 {
-    struct osi_report *report = malloc(sizeof(*report));
+    struct osi_report *report = osip_malloc(sizeof(*report));
 
     if (report == NULL) {
         json_decref(root);
@@ -63,7 +63,7 @@ enum osi_status osi_report_from_json(const char *buf, size_t len,
 {
     size_t max_size = OSI_REPORT_DEFAULT_MAX_SIZE;
     unsigned int max_depth = OSI_REPORT_DEFAULT_MAX_DEPTH;
-    json_error_t jerr;
+    json_error_t jerr = { 0 };
     json_t *root;
     size_t at;
     enum osi_status st;
@@ -91,9 +91,13 @@ enum osi_status osi_report_from_json(const char *buf, size_t len,
                          "invalid JSON: nested deeper than %u levels at byte %zu",
                          max_depth, at);
 
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                      &jerr);
     if (root == NULL) {
-        if (json_error_code(&jerr) == json_error_out_of_memory)
+        /* jansson leaves the text empty when its first allocation fails;
+         * every syntax error has a text. */
+        if (json_error_code(&jerr) == json_error_out_of_memory ||
+            jerr.text[0] == '\0')
             return osip_fail(err, OSI_ENOMEM, "out of memory");
         return osip_fail(err, OSI_EPARSE,
                          "invalid JSON at line %d, column %d: %s", jerr.line,
@@ -107,24 +111,56 @@ enum osi_status osi_report_from_json(const char *buf, size_t len,
     return osip_report_wrap(root, out, err);
 }
 
+/* Output of json_dump_callback, in memory of our own allocator (not
+ * jansson's, which a program may have replaced), so osi_free() is free(). */
+struct dump_buf {
+    char *data;
+    size_t len, cap;
+};
+
+static int dump_append(const char *chunk, size_t size, void *payload)
+{
+    struct dump_buf *b = payload;
+
+    if (b->cap - b->len <= size) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *bigger;
+
+        while (cap - b->len <= size)
+            cap *= 2;
+        bigger = osip_realloc(b->data, cap);
+        if (bigger == NULL)
+            return -1;
+        b->data = bigger;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, chunk, size);
+    b->len += size;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
 enum osi_status osi_report_to_json(const struct osi_report *report,
                                    unsigned int flags, char **out,
                                    size_t *len_out, struct osi_error *err)
 {
     /* 15 significant digits print 0.1 as 0.1, not 0.10000000000000001. */
     size_t jflags = JSON_REAL_PRECISION(15);
-    char *text;
+    struct dump_buf b = { NULL, 0, 0 };
 
     OSIP_ASSERT_ARG(report != NULL, err);
     OSIP_ASSERT_ARG(out != NULL, err);
     OSIP_ASSERT_ARG((flags & ~(unsigned int)OSI_JSON_PRETTY) == 0, err);
+    *out = NULL;
     jflags |= (flags & OSI_JSON_PRETTY) ? JSON_INDENT(2) : JSON_COMPACT;
-    text = json_dumps(report->root, jflags);
-    if (text == NULL)
+    if (json_dump_callback(report->root, dump_append, &b, jflags) != 0 ||
+        (b.data == NULL && dump_append("", 0, &b) != 0)) {
+        free(b.data);
         return osip_fail(err, OSI_ENOMEM, "out of memory");
-    *out = text;
+    }
+    *out = b.data;
     if (len_out != NULL)
-        *len_out = strlen(text);
+        *len_out = b.len;
     return OSI_OK;
 }
 
