@@ -5,7 +5,7 @@
 set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libjansson-dev"
-test="$build libcmocka-dev g++ python3 valgrind strace util-linux"
+test="$build libcmocka-dev g++ binutils python3 valgrind strace util-linux"
 
 case ${1:-build} in
 build) want=$build ;;

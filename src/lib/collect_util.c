@@ -1,74 +1,155 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers of the collectors: reading under the root, section status. */
+/* Helpers of the collectors: reading under the root, section status, text
+ * and numbers as the report needs them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "collect_int.h"
 
 #define MAX_FILE_SIZE (8u << 20)
 
+/* Set once openat2 is known to be missing (kernels before 5.6) or blocked
+ * (seccomp filters of older container runtimes answer EPERM for system
+ * calls they do not know): then plain openat, which cannot keep symlinks
+ * inside the root, is all there is. */
+static atomic_int no_openat2;
+
+/* openat2 with RESOLVE_IN_ROOT: an absolute symlink ("/etc/static/
+ * os-release", as NixOS ships /etc/os-release) and ".." resolve against
+ * the root, as in a process chrooted there, where plain openat would leave
+ * --root /host for the agent's own file system. Returns fd or -errno. */
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+    struct open_how how = { .flags = (uint64_t)flags,
+                            .resolve = RESOLVE_IN_ROOT };
+
+    /* EAGAIN: a rename raced the check that ".." stays inside. */
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+
+        if (fd >= 0)
+            return fd;
+        if (errno != EAGAIN)
+            break;
+    }
+    return -errno;
+}
+
+int osip_open(struct osip_ctx *ctx, const char *path, int flags)
+{
+    int fd, refused = 0;
+
+    if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+        fd = openat2_in_root(ctx->rootfd, path, flags);
+        if (fd == -ENOSYS)
+            atomic_store_explicit(&no_openat2, 1, memory_order_relaxed);
+        else if (fd == -EPERM)
+            refused = 1;
+        else
+            return fd;
+    }
+    fd = openat(ctx->rootfd, path, flags);
+    if (fd < 0)
+        return -errno;
+    /* EPERM from openat2 where openat may: a filter, not the file. */
+    if (refused)
+        atomic_store_explicit(&no_openat2, 1, memory_order_relaxed);
+    return fd;
+}
+
+int osip_stat(struct osip_ctx *ctx, const char *path, int follow,
+              struct stat *out)
+{
+    int fd = osip_open(ctx, path,
+                       O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    int r = 0;
+
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, out) != 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+int osip_path_exists(struct osip_ctx *ctx, const char *path, int follow)
+{
+    struct stat st;
+    int r = osip_stat(ctx, path, follow, &st);
+
+    if (r == 0)
+        return 1;
+    return r == -ENOENT || r == -ENOTDIR ? 0 : r;
+}
+
 int osip_read_file(struct osip_ctx *ctx, const char *path, char **out,
                    size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf;
-    int fd;
+    int fd, r = 0;
 
     *out = NULL;
     *len = 0;
-    fd = openat(ctx->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = osip_open(ctx, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        return -errno;
+        return fd;
     buf = osip_malloc(cap);
     if (buf == NULL) {
-        close(fd);
-        return -ENOMEM;
+        r = -ENOMEM;
+        goto fail;
     }
     /* /proc files report size 0: read until EOF, growing the buffer. */
     for (;;) {
-        ssize_t r;
+        ssize_t got;
 
         if (cap - n < 2) {
             char *bigger;
 
             if (cap >= MAX_FILE_SIZE) {
-                free(buf);
-                close(fd);
-                return -EFBIG;
+                r = -EFBIG;
+                goto fail;
             }
             bigger = osip_realloc(buf, cap * 2);
             if (bigger == NULL) {
-                free(buf);
-                close(fd);
-                return -ENOMEM;
+                r = -ENOMEM;
+                goto fail;
             }
             buf = bigger;
             cap *= 2;
         }
-        r = read(fd, buf + n, cap - n - 1);
-        if (r < 0) {
-            int e = errno;
-
-            if (e == EINTR)
-                continue;
-            free(buf);
-            close(fd);
-            return -e;
+        got = read(fd, buf + n, cap - n - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            r = -errno;
+            goto fail;
         }
-        if (r == 0)
+        if (got == 0)
             break;
-        n += (size_t)r;
+        n += (size_t)got;
     }
     close(fd);
     buf[n] = '\0';
     *out = buf;
     *len = n;
     return 0;
+fail:
+    if (r == -ENOMEM)
+        ctx->oom = 1;
+    free(buf);
+    close(fd);
+    return r;
 }
 
 int osip_read_line(struct osip_ctx *ctx, const char *path, char *buf,
@@ -78,9 +159,9 @@ int osip_read_line(struct osip_ctx *ctx, const char *path, char *buf,
     size_t n;
     int fd;
 
-    fd = openat(ctx->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = osip_open(ctx, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        return -errno;
+        return fd;
     do
         r = read(fd, buf, size - 1);
     while (r < 0 && errno == EINTR);
@@ -100,11 +181,34 @@ int osip_read_line(struct osip_ctx *ctx, const char *path, char *buf,
     return 0;
 }
 
+/* uname fields end up in required report strings (os_name, os_version):
+ * make them valid UTF-8 without control characters whatever the kernel
+ * was built with, rather than fail the report. */
+static void uts_clean(char *field, size_t size)
+{
+    char buf[sizeof(((struct utsname *)0)->release)];
+
+    if (size > sizeof(buf))
+        size = sizeof(buf);
+    osip_text_copy(buf, size, field);
+    for (char *p = buf; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    memcpy(field, buf, strlen(buf) + 1);
+}
+
 int osip_uname(struct osip_ctx *ctx)
 {
+    struct utsname *u = &ctx->uts;
+
     if (!ctx->have_uts) {
-        if (ctx->sys->uname(ctx->sys->data, &ctx->uts) != 0)
+        if (ctx->sys->uname(ctx->sys->data, u) != 0)
             return -errno;
+        uts_clean(u->sysname, sizeof(u->sysname));
+        uts_clean(u->nodename, sizeof(u->nodename));
+        uts_clean(u->release, sizeof(u->release));
+        uts_clean(u->version, sizeof(u->version));
+        uts_clean(u->machine, sizeof(u->machine));
         ctx->have_uts = 1;
     }
     return 0;
@@ -113,10 +217,17 @@ int osip_uname(struct osip_ctx *ctx)
 static void sec_mark(struct osip_ctx *ctx, enum osip_sec_status status,
                      const char *fmt, va_list ap)
 {
+    /* Room past the reason's size, so that a character vsnprintf cuts
+     * lies beyond what is kept: a path or a localized strerror holds any
+     * bytes, and the reason must be a JSON string. */
+    char text[sizeof(ctx->reason) + 4];
+
     if (ctx->status < status)
         ctx->status = status;
-    if (ctx->reason[0] == '\0')
-        vsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
+    if (ctx->reason[0] != '\0')
+        return;
+    vsnprintf(text, sizeof(text), fmt, ap);
+    osip_text_copy(ctx->reason, sizeof(ctx->reason), text);
 }
 
 void osip_sec_partial(struct osip_ctx *ctx, const char *fmt, ...)
@@ -189,4 +300,154 @@ void osip_format_rfc3339(const struct timespec *ts, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+}
+
+int osip_format_utc_seconds(long long sec, char *buf, size_t size)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+
+    if (sec <= 0 || (long long)t != sec || gmtime_r(&t, &tm) == NULL ||
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return -1;
+    return 0;
+}
+
+size_t osip_utf8_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t cp;
+    size_t n;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1fu;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0fu;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    /* A NUL ends the loop too: it is no continuation byte. */
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    /* overlong forms, surrogates, past U+10FFFF */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+int osip_text_valid(const char *s, int allow_control)
+{
+    while (*s != '\0') {
+        unsigned char c = (unsigned char)*s;
+        size_t n;
+
+        if (!allow_control && (c < 0x20 || c == 0x7f))
+            return 0;
+        n = osip_utf8_len(s);
+        if (n == 0)
+            return 0;
+        s += n;
+    }
+    return 1;
+}
+
+json_t *osip_json_text(const char *s)
+{
+    return osip_text_valid(s, 1) ? json_string(s) : json_null();
+}
+
+size_t osip_text_copy(char *dst, size_t size, const char *src)
+{
+    size_t i = 0;
+
+    if (size == 0)
+        return 0;
+    while (*src != '\0') {
+        size_t n = osip_utf8_len(src);
+
+        if (i + (n > 0 ? n : 1) >= size)
+            break;
+        if (n == 0) {
+            dst[i++] = '?';
+            src++;
+        } else {
+            memcpy(dst + i, src, n);
+            i += n;
+            src += n;
+        }
+    }
+    dst[i] = '\0';
+    return i;
+}
+
+/* Not strtod, which follows LC_NUMERIC: a program linking the library may
+ * run in a locale whose decimal point is a comma. The digits make one
+ * integer (18 fit) divided once by a power of ten, which rounds as strtod
+ * does while both are exact doubles (the kernel's numbers are). */
+const char *osip_parse_decimal(const char *s, double *out)
+{
+    unsigned long long mant = 0;
+    double scale = 1;
+    int digits = 0, frac = -1;
+
+    for (; (*s >= '0' && *s <= '9') || *s == '.'; s++) {
+        if (*s == '.') {
+            if (frac >= 0 || digits == 0)
+                return NULL;
+            frac = 0;
+            continue;
+        }
+        if (digits == 18)
+            return NULL;
+        mant = mant * 10 + (unsigned long long)(*s - '0');
+        digits++;
+        if (frac >= 0)
+            frac++;
+    }
+    if (digits == 0)
+        return NULL;
+    while (frac-- > 0)
+        scale *= 10;
+    *out = (double)mant / scale;
+    return s;
+}
+
+void *osip_calloc(size_t n, size_t size)
+{
+    void *p;
+
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    /* malloc(0) may answer NULL, which would read as out of memory. */
+    p = osip_malloc(n * size > 0 ? n * size : 1);
+    if (p != NULL)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void *osip_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+    size_t ncap;
+    void *bigger;
+
+    if (n < *cap)
+        return arr;
+    ncap = *cap > 0 ? *cap * 2 : first;
+    if (ncap < *cap || ncap > SIZE_MAX / size)
+        return NULL;
+    bigger = osip_realloc(arr, ncap * size);
+    if (bigger != NULL)
+        *cap = ncap;
+    return bigger;
 }

@@ -187,6 +187,25 @@ static void fake_freeifaddrs(void *data, struct ifaddrs *ifa)
     }
 }
 
+/* Decode mountinfo's octal escapes ("\040" is a space) in place. Written
+ * apart from the library's decoder, which it checks. */
+static void unescape(char *s)
+{
+    char *out = s;
+
+    for (; *s != '\0'; s++) {
+        if (s[0] == '\\' && strspn(s + 1, "01234567") >= 3) {
+            char digits[4] = { s[1], s[2], s[3], '\0' };
+
+            *out++ = (char)strtol(digits, NULL, 8);
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
 static int fake_statvfs(void *data, const char *path, struct statvfs *out)
 {
     struct fake_sys *f = data;
@@ -211,8 +230,10 @@ static int fake_statvfs(void *data, const char *path, struct statvfs *out)
         unsigned long frsize, blocks, bfree, bavail;
 
         if (sscanf(line, "%255s %lu %lu %lu %lu", name, &frsize, &blocks,
-                   &bfree, &bavail) == 5 &&
-            strcmp(name, mp) == 0) {
+                   &bfree, &bavail) != 5)
+            continue;
+        unescape(name);
+        if (strcmp(name, mp) == 0) {
             memset(out, 0, sizeof(*out));
             out->f_bsize = frsize;
             out->f_frsize = frsize;

@@ -7,8 +7,10 @@
  *   fake/ifaddrs  "<name> <flags> <family> [<address> <prefix>]" lines;
  *                 flags: comma list of up,running,loopback,broadcast,
  *                 pointopoint,multicast or "-"; family: packet|inet|inet6
- *   fake/statvfs  "<mount point> <frsize> <blocks> <bfree> <bavail>" lines;
- *                 mount points missing from it fail with EACCES
+ *   fake/statvfs  "<mount point> <frsize> <blocks> <bfree> <bavail>" lines,
+ *                 the mount point with mountinfo's \ooo escapes ("\040"
+ *                 for a space); mount points missing from it fail with
+ *                 EACCES
  *   etc/passwd    read for getpwuid_r
  *
  * A missing file makes the matching call fail with ENOENT (uname, ifaddrs)

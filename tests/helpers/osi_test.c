@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helpers (osi_test.h). */
 
+#include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "collect_int.h"
+#include "fake_sys.h"
 #include "osi_test.h"
 #include "osi_test_config.h"
 
@@ -114,4 +119,85 @@ char *osi_test_slurp(const char *path, size_t *len)
     if (len != NULL)
         *len = n;
     return buf;
+}
+
+/* nftw passes no payload: the tree being copied. */
+static const char *copy_from, *copy_to;
+
+static int copy_one(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    char dst[2 * PATH_MAX];
+    char *data;
+    size_t len;
+    FILE *f;
+
+    (void)ftw;
+    snprintf(dst, sizeof(dst), "%s%s", copy_to, path + strlen(copy_from));
+    if (flag == FTW_D)
+        return mkdir(dst, st->st_mode & 07777) == 0 || errno == EEXIST ? 0
+                                                                       : -1;
+    if (flag == FTW_SL) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+        if (n < 0)
+            return -1;
+        target[n] = '\0';
+        return symlink(target, dst);
+    }
+    if (flag != FTW_F)
+        return -1;
+    data = osi_test_slurp(path, &len);
+    f = fopen(dst, "wb");
+    if (data == NULL || f == NULL || fwrite(data, 1, len, f) != len) {
+        free(data);
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    free(data);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int osi_test_copytree(const char *from, const char *to)
+{
+    copy_from = from;
+    copy_to = to;
+    return nftw(from, copy_one, 16, FTW_PHYS) == 0 ? 0 : -1;
+}
+
+char *osi_test_copy_fixture(const char *rel)
+{
+    char *dst = osi_test_mkdtemp();
+
+    assert_non_null(dst);
+    assert_int_equal(osi_test_copytree(osi_test_data(rel), dst), 0);
+    return dst;
+}
+
+struct osi_report *osi_test_collect(const char *root)
+{
+    struct osip_sys sys;
+    struct fake_sys fake;
+    struct osi_report *r = NULL;
+    struct osi_error err;
+
+    fake_sys_init(&sys, &fake, root[0] == '/' ? root : osi_test_data(root));
+    assert_osi_ok(osip_collect_with(fake.root, &sys, &r, &err), &err);
+    return r;
+}
+
+void osi_test_assert_section(const struct osi_report *r, const char *section,
+                             const char *status, const char *reason)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "collection.sections.%s.status", section);
+    assert_string_equal(osi_report_get_string(r, path), status);
+    snprintf(path, sizeof(path), "collection.sections.%s.reason", section);
+    if (reason == NULL)
+        assert_null(osi_report_get_string(r, path));
+    else
+        assert_string_equal(osi_report_get_string(r, path), reason);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the cmocka tests: paths of test data, temporary directories,
- * assertions that print the library's status and message. */
+/* Shared by the cmocka tests: paths of test data, temporary directories
+ * and copies of fixtures, assertions that print the library's status and
+ * message, collection of a fixture root. */
 #ifndef OSI_TEST_H
 #define OSI_TEST_H
 
@@ -40,5 +41,23 @@ void osi_test_rmtree(const char *path);
 
 /* Read a whole file; NULL on error. Free with free(). */
 char *osi_test_slurp(const char *path, size_t *len);
+
+/* Copy the tree from into the directory to (created if missing): files,
+ * directories with their modes, symlinks as symlinks. 0, or -1 with errno. */
+int osi_test_copytree(const char *from, const char *to);
+
+/* A fresh temporary copy of the fixture root rel (under tests/data);
+ * remove with osi_test_rmtree(), then free(). Asserts success. */
+char *osi_test_copy_fixture(const char *rel);
+
+/* Collect root with the fake system table of fake_sys.h; root is relative
+ * to tests/data ("roots/debian12") or absolute. Asserts OSI_OK. Free with
+ * osi_report_free(). */
+struct osi_report *osi_test_collect(const char *root);
+
+/* Assert collection.sections.<section>: its status and its reason (NULL:
+ * no reason, as for "full"). */
+void osi_test_assert_section(const struct osi_report *r, const char *section,
+                             const char *status, const char *reason);
 
 #endif /* OSI_TEST_H */

@@ -1,27 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Section "memory" against fixture roots. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "collect_int.h"
-#include "fake_sys.h"
 #include "osi_test.h"
-
-static struct osi_report *collect_root(const char *fixture)
-{
-    struct osip_sys sys;
-    struct fake_sys fake;
-    struct osi_report *r = NULL;
-    struct osi_error err;
-
-    fake_sys_init(&sys, &fake, osi_test_data(fixture));
-    assert_osi_ok(osip_collect_with(fake.root, &sys, &r, &err), &err);
-    return r;
-}
 
 static void test_collect_memory_debian(void **state)
 {
-    struct osi_report *r = collect_root("roots/debian12");
+    struct osi_report *r = osi_test_collect("roots/debian12");
     int64_t v;
 
     (void)state;
@@ -33,15 +19,14 @@ static void test_collect_memory_debian(void **state)
     assert_int_equal(v, 999420LL * 1024);
     assert_osi_ok(osi_report_get_int(r, "memory.swap_free_bytes", &v), NULL);
     assert_int_equal(v, 999420LL * 1024);
-    assert_string_equal(
-        osi_report_get_string(r, "collection.sections.memory.status"), "full");
+    osi_test_assert_section(r, "memory", "full", NULL);
     osi_report_free(r);
 }
 
 /* A kernel without MemAvailable: estimated, and the section says so. */
 static void test_collect_memory_old_kernel(void **state)
 {
-    struct osi_report *r = collect_root("roots/rhel9");
+    struct osi_report *r = osi_test_collect("roots/rhel9");
     int64_t v;
 
     (void)state;
@@ -59,18 +44,14 @@ static void test_collect_memory_old_kernel(void **state)
 /* No /proc/meminfo: memory is null, the section failed, the report stands. */
 static void test_collect_memory_missing(void **state)
 {
-    struct osi_report *r = collect_root("roots/container");
+    struct osi_report *r = osi_test_collect("roots/container");
     int64_t v;
 
     (void)state;
     assert_int_equal(osi_report_get_int(r, "memory.total_bytes", &v),
                      OSI_ENOTFOUND);
-    assert_string_equal(
-        osi_report_get_string(r, "collection.sections.memory.status"),
-        "failed");
-    assert_string_equal(
-        osi_report_get_string(r, "collection.sections.memory.reason"),
-        "/proc/meminfo: No such file or directory");
+    osi_test_assert_section(r, "memory", "failed",
+                            "/proc/meminfo: No such file or directory");
     osi_report_free(r);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Sections "kernel" (os_name, os_version, kernel) and "hostname". */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../collect_int.h"
@@ -23,7 +24,36 @@ void osip_collect_kernel(struct osip_ctx *ctx)
     osip_set(ctx, k, "architecture", json_string(ctx->uts.machine));
 }
 
+/* The file under the root names the host of that root (--root /host);
+ * uname() names the host or container the agent runs in, which is the
+ * same only when the root is "/": hence partial when it stands in. The
+ * kernel takes any bytes as a host name: only text is kept. */
 void osip_collect_hostname(struct osip_ctx *ctx)
 {
-    osip_sec_failed(ctx, "not collected yet");
+    const char *path = "proc/sys/kernel/hostname";
+    char name[256], why[160];
+    int r = osip_read_line(ctx, path, name, sizeof(name));
+
+    if (r == 0 && name[0] != '\0' && osip_text_valid(name, 0)) {
+        osip_set(ctx, ctx->report, "hostname", json_string(name));
+        return;
+    }
+    if (r < 0)
+        snprintf(why, sizeof(why), "/%s: %s", path, strerror(-r));
+    else
+        snprintf(why, sizeof(why), "/%s: %s", path,
+                 name[0] == '\0' ? "empty" : "not valid text");
+    r = osip_uname(ctx);
+    if (r < 0) {
+        osip_sec_failed(ctx, "%s; uname: %s", why, strerror(-r));
+        return;
+    }
+    if (ctx->uts.nodename[0] == '\0' ||
+        !osip_text_valid(ctx->uts.nodename, 0)) {
+        osip_sec_failed(ctx, "%s; uname: node name empty or not valid text",
+                        why);
+        return;
+    }
+    osip_sec_partial(ctx, "%s; hostname from uname", why);
+    osip_set(ctx, ctx->report, "hostname", json_string(ctx->uts.nodename));
 }
