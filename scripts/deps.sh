@@ -4,7 +4,14 @@
 # Usage: scripts/deps.sh build|test
 set -eu
 
-build="meson ninja-build pkg-config gcc libc6-dev libjansson-dev"
+# libcurl and libs3 are loaded with dlopen when first used (sending, the S3
+# store): their headers are needed to build, libcurl4 and libs3-2 to run.
+# CivetWeb and zlib are linked by osinspect-api. curl reads a report back
+# in scripts/run.sh.
+build="meson ninja-build pkg-config gcc libc6-dev libjansson-dev
+  libcurl4-openssl-dev libcurl4 libs3-dev libs3-2 libcivetweb-dev zlib1g-dev
+  curl"
+# s3rver (tests/integration/package.json) runs on node; npm installs it.
 test="$build libcmocka-dev g++ binutils python3 valgrind strace util-linux"
 
 case ${1:-build} in
@@ -18,6 +25,12 @@ for p in $want; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
         missing="$missing $p"
 done
+# node may come from another packaging of Node.js that bundles npm (and
+# conflicts with Debian's npm package): what counts is the commands.
+if [ "${1:-build}" = test ]; then
+    command -v node >/dev/null || missing="$missing nodejs"
+    command -v npm >/dev/null || missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "installing:$missing" >&2

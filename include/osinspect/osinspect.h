@@ -11,5 +11,7 @@
 #include <osinspect/error.h>
 #include <osinspect/report.h>
 #include <osinspect/collect.h>
+#include <osinspect/send.h>
+#include <osinspect/store.h>
 
 #endif /* OSINSPECT_OSINSPECT_H */

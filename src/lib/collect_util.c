@@ -215,6 +215,8 @@ int osip_uname(struct osip_ctx *ctx)
 }
 
 static void sec_mark(struct osip_ctx *ctx, enum osip_sec_status status,
+                     const char *fmt, va_list ap) OSI_PRINTF(3, 0);
+static void sec_mark(struct osip_ctx *ctx, enum osip_sec_status status,
                      const char *fmt, va_list ap)
 {
     /* Room past the reason's size, so that a character vsnprintf cuts

@@ -45,7 +45,10 @@ case $case_name in
 help)
     run "$agent" --help
     expect_rc 0
-    for opt in --print --compact --pretty --root --help --version; do
+    for opt in --print --compact --pretty --root --help --version --url \
+        --token --token-file --cacert --timeout --retries --spool \
+        --spool-max --interval --quiet OSI_API_URL OSI_API_TOKEN API_IP \
+        API_PORT; do
         grep -qF -- "$opt" "$tmp/out" || fail "--help does not mention $opt"
     done
     ;;
@@ -135,6 +138,44 @@ stdout-full)
     rc=$?
     expect_rc 1
     expect_err "error: writing the report: No space left on device"
+    ;;
+config)
+    # Bad configuration: a clear message naming it, exit 2, nothing sent.
+    unset OSI_API_URL OSI_API_TOKEN
+    API_PORT=abc run "$agent" --spool "$tmp/spool"
+    expect_rc 2
+    expect_err "API_PORT='abc' is not a port"
+    API_PORT=70000 run "$agent" --spool "$tmp/spool"
+    expect_rc 2
+    run "$agent" --url ftp://example.invalid/report --spool "$tmp/spool"
+    expect_rc 2
+    expect_err "ftp"
+    run "$agent" --token-file "$tmp/missing-token" --spool "$tmp/spool"
+    expect_rc 2
+    expect_err "--token-file $tmp/missing-token: No such file or directory"
+    : >"$tmp/empty-token"
+    run "$agent" --token-file "$tmp/empty-token" --spool "$tmp/spool"
+    expect_rc 2
+    expect_err "holds no token"
+    run "$agent" --cacert "$tmp/missing-ca.pem" --url https://127.0.0.1:1/report --spool "$tmp/spool"
+    expect_rc 2
+    expect_err "missing-ca.pem"
+    : >"$tmp/file"
+    run "$agent" --spool "$tmp/file/spool"
+    expect_rc 2
+    expect_err "$tmp/file/spool"
+    for bad in 0 -1 abc 1e9; do
+        run "$agent" --interval "$bad"
+        expect_rc 2
+        expect_err "--interval needs seconds"
+    done
+    run "$agent" --retries 101
+    expect_rc 2
+    expect_err "--retries needs a number from 0 to 100"
+    run "$agent" --spool-max 0
+    expect_rc 2
+    run "$agent" --timeout 0
+    expect_rc 2
     ;;
 *)
     fail "unknown case $case_name"

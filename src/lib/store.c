@@ -1,0 +1,1033 @@
+/* SPDX-License-Identifier: MIT */
+/* The generic report store: opening by URI, stamping and keying reports,
+ * latest / history / hosts over any backend, the original tool's keys,
+ * report lists (docs/storage.md). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "store_int.h"
+
+/* Aliases written by this process, so that a host reporting every minute
+ * from the same address costs one alias write, not one per report.
+ * Direct-mapped: a collision only costs a rewrite. */
+#define SEEN_SLOTS 256
+/* Stored objects are our reports (nested 32 deep at most, plus
+ * "received") or the original tool's; deeper is not ours, and jansson
+ * recurses once per level on small worker stacks. */
+#define STORED_MAX_DEPTH 64
+#define DEFAULT_LIMIT 100
+/* A collected_at further ahead of the server's clock than this is a wrong
+ * clock: keyed by it, the report would hold latest/ until that date, as
+ * latest never goes back. */
+#define MAX_AHEAD_MS (3600 * 1000)
+#define DEFAULT_DIR "./osinspect-data"
+
+struct seen_slot {
+    char peer[OSIP_IP_MAX];
+    char ip[OSIP_IP_MAX];
+};
+
+struct osi_store {
+    const struct osip_store_backend *ops;
+    void *be;
+    pthread_mutex_t seen_lock;
+    struct seen_slot seen[SEEN_SLOTS];
+};
+
+struct osi_report_list {
+    size_t count;
+    struct osi_report **items;
+};
+
+enum osi_status osi_store_options_init(struct osi_store_options *opts,
+                                       unsigned int version)
+{
+    static const struct osi_store_options defaults = OSI_STORE_OPTIONS_INIT;
+
+    if (opts == NULL || version != OSI_STORE_OPTIONS_VERSION)
+        return OSI_EINVAL;
+    *opts = defaults;
+    return OSI_OK;
+}
+
+/* "scheme://..." when the text before "://" is a URI scheme. */
+static size_t scheme_len(const char *uri)
+{
+    const char *sep = strstr(uri, "://");
+
+    if (sep == NULL || sep == uri)
+        return 0;
+    for (const char *c = uri; c < sep; c++) {
+        int alpha = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+        int other = (*c >= '0' && *c <= '9') || *c == '+' || *c == '-' ||
+                    *c == '.';
+
+        if (!alpha && (c == uri || !other))
+            return 0;
+    }
+    return (size_t)(sep - uri);
+}
+
+static enum osi_status open_backend(struct osi_store *store, const char *uri,
+                                    const struct osi_store_options *opts,
+                                    struct osi_error *err)
+{
+    size_t n;
+
+    if (uri == NULL) {
+        /* systemd's StateDirectory= may list several, ':'-separated. */
+        const char *state = getenv("STATE_DIRECTORY");
+        char *first;
+        enum osi_status st;
+
+        if (state == NULL || state[0] == '\0' || state[0] == ':')
+            return osip_store_file_open(DEFAULT_DIR, opts, &store->ops,
+                                        &store->be, err);
+        n = strcspn(state, ":");
+        first = osip_malloc(n + 1);
+        if (first == NULL)
+            return osip_fail(err, OSI_ENOMEM, "out of memory");
+        memcpy(first, state, n);
+        first[n] = '\0';
+        st = osip_store_file_open(first, opts, &store->ops, &store->be, err);
+        free(first);
+        return st;
+    }
+    if (uri[0] == '\0')
+        return osip_fail(err, OSI_EINVAL, "store URI is empty");
+    n = scheme_len(uri);
+    if (n == 0)
+        return osip_store_file_open(uri, opts, &store->ops, &store->be, err);
+    if (n == 4 && strncmp(uri, "file", 4) == 0) {
+        if (uri[7] != '/')
+            return osip_fail(err, OSI_EINVAL,
+                             "store URI \"%.128s\": file:// must be followed "
+                             "by an absolute path (file:///var/lib/osinspect)",
+                             uri);
+        return osip_store_file_open(uri + 7, opts, &store->ops, &store->be,
+                                    err);
+    }
+    if (n == 2 && strncmp(uri, "s3", 2) == 0)
+        return osip_store_s3_open(uri + 5, opts, &store->ops, &store->be,
+                                  err);
+    return osip_fail(err, OSI_ENOTSUP,
+                     "store URI \"%.128s\": unknown scheme \"%.*s\" (use "
+                     "file:///path, a path, or s3://bucket)",
+                     uri, (int)(n > 32 ? 32 : n), uri);
+}
+
+enum osi_status osi_store_open(const char *uri,
+                               const struct osi_store_options *opts,
+                               struct osi_store **out, struct osi_error *err)
+{
+    struct osi_store *store;
+    enum osi_status st;
+
+    OSIP_ASSERT_ARG(out != NULL, err);
+    *out = NULL;
+    if (opts != NULL && opts->version != OSI_STORE_OPTIONS_VERSION)
+        return osip_fail(err, OSI_EINVAL, "unknown store options version %u",
+                         opts->version);
+    if (opts != NULL &&
+        (opts->flags & ~(unsigned int)OSI_STORE_S3_INSECURE_TLS) != 0)
+        return osip_fail(err, OSI_EINVAL, "unknown store option flags 0x%x",
+                         opts->flags);
+    store = osip_malloc(sizeof(*store));
+    if (store == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    memset(store, 0, sizeof(*store));
+    st = open_backend(store, uri, opts, err);
+    if (st != OSI_OK) {
+        free(store);
+        return st;
+    }
+    pthread_mutex_init(&store->seen_lock, NULL);
+    *out = store;
+    return OSI_OK;
+}
+
+void osi_store_close(struct osi_store *store)
+{
+    if (store == NULL)
+        return;
+    store->ops->close(store->be);
+    pthread_mutex_destroy(&store->seen_lock);
+    free(store);
+}
+
+enum osi_status osi_store_ping(struct osi_store *store, struct osi_error *err)
+{
+    OSIP_ASSERT_ARG(store != NULL, err);
+    return store->ops->ping(store->be, err);
+}
+
+/* --- put ---------------------------------------------------------------- */
+
+/* A version 4 UUID, as collect.c makes them. */
+static enum osi_status make_report_id(char buf[37], struct osi_error *err)
+{
+    unsigned char b[16];
+    ssize_t n;
+
+    do
+        n = getrandom(b, sizeof(b), 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(b))
+        return osip_error_set(err, OSI_EIO, OSI_CAUSE_ERRNO, errno,
+                              "no random bytes for the report id: %s",
+                              strerror(errno));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(buf, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
+    return OSI_OK;
+}
+
+static unsigned int seen_slot_of(const char *peer)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *peer; peer++)
+        h = (h ^ (unsigned char)*peer) * 16777619u;
+    return h % SEEN_SLOTS;
+}
+
+static int seen_known(struct osi_store *store, const char *peer,
+                      const char *ip)
+{
+    struct seen_slot *s = &store->seen[seen_slot_of(peer)];
+    int known;
+
+    pthread_mutex_lock(&store->seen_lock);
+    known = strcmp(s->peer, peer) == 0 && strcmp(s->ip, ip) == 0;
+    pthread_mutex_unlock(&store->seen_lock);
+    return known;
+}
+
+static void seen_remember(struct osi_store *store, const char *peer,
+                          const char *ip)
+{
+    struct seen_slot *s = &store->seen[seen_slot_of(peer)];
+
+    pthread_mutex_lock(&store->seen_lock);
+    memcpy(s->peer, peer, strlen(peer) + 1);
+    memcpy(s->ip, ip, strlen(ip) + 1);
+    pthread_mutex_unlock(&store->seen_lock);
+}
+
+/* An alias is a hint: a crash of the machine may lose the newest one
+ * (the host's next report writes it again, the cache being empty after a
+ * restart), so the file store writes it without flushing. */
+static enum osi_status put_alias(struct osi_store *store, const char *peer,
+                                 const char *ip, struct osi_error *err)
+{
+    char key[OSIP_KEY_MAX], body[OSIP_IP_MAX + 16];
+    int n;
+
+    /* A canonical address needs no JSON escaping. */
+    n = snprintf(body, sizeof(body), "{\"ip\":\"%s\"}", ip);
+    if (osip_key_seen(key, peer) != 0 || n < 0 || (size_t)n >= sizeof(body))
+        return osip_fail(err, OSI_EINVAL, "peer %s: key too long", peer);
+    if (store->ops->put_hint != NULL)
+        return store->ops->put_hint(store->be, key, body, (size_t)n, err);
+    return store->ops->put(store->be, key, body, (size_t)n, err);
+}
+
+/* Give the report its report_id (when it has none) and its "received"
+ * stamp. */
+static enum osi_status stamp(json_t *root, const char *peer, int64_t now,
+                             struct osi_error *err)
+{
+    json_t *id = json_object_get(root, "report_id");
+    char at[OSIP_TIME_MAX], uuid[37];
+    json_t *received;
+    enum osi_status st;
+
+    if (id == NULL || json_is_null(id)) {
+        st = make_report_id(uuid, err);
+        if (st != OSI_OK)
+            return st;
+        if (json_object_set_new(root, "report_id", json_string(uuid)) != 0)
+            return osip_fail(err, OSI_ENOMEM, "out of memory");
+    } else if (!osip_report_id_valid(json_string_value(id))) {
+        return osip_fail(err, OSI_EINVAL,
+                         "report_id: must be 1 to 64 letters, digits or '-'");
+    }
+    osip_rfc3339_format(now, at);
+    received = json_object();
+    if (received == NULL ||
+        json_object_set_new(received, "at", json_string(at)) != 0 ||
+        json_object_set_new(received, "peer",
+                            peer ? json_string(peer) : json_null()) != 0) {
+        json_decref(received);
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    if (json_object_set_new(root, "received", received) != 0)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    return OSI_OK;
+}
+
+enum osi_status osi_store_put(struct osi_store *store,
+                              struct osi_report *report, const char *peer,
+                              int *duplicate_out, struct osi_error *err)
+{
+    char ip[OSIP_IP_MAX], peer_c[OSIP_IP_MAX];
+    char rkey[OSIP_KEY_MAX], lkey[OSIP_KEY_MAX];
+    const char *server_ip;
+    int64_t now, when;
+    enum osi_status st;
+    char *data = NULL;
+    size_t len = 0;
+    int dup = 0, alias, known_peer;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(report != NULL, err);
+    if (duplicate_out != NULL)
+        *duplicate_out = 0;
+    if (!json_is_object(report->root))
+        return osip_fail(err, OSI_EINVAL, "report: not a JSON object");
+    server_ip = json_string_value(json_object_get(report->root, "server_ip"));
+    if (osip_ip_canonical(server_ip, ip) != 0)
+        return osip_fail(err, OSI_EINVAL,
+                         "server_ip: \"%.64s\" is not an IPv4 or IPv6 address",
+                         server_ip ? server_ip : "(missing)");
+    if (peer != NULL && osip_ip_canonical(peer, peer_c) != 0)
+        return osip_fail(err, OSI_EINVAL,
+                         "peer \"%.64s\" is not an IPv4 or IPv6 address",
+                         peer);
+    /* A loopback peer (a proxy on this machine) says nothing about the
+     * host. A loopback server_ip (the original agent's 127.0.1.1, sent by
+     * most of its hosts) says nothing either: such a report is filed
+     * under the address it came from. */
+    known_peer = peer != NULL && !osip_ip_is_local(peer_c);
+    if (known_peer && osip_ip_is_local(ip))
+        memcpy(ip, peer_c, sizeof(ip));
+
+    now = osip_now_ms();
+    st = stamp(report->root, peer ? peer_c : NULL, now, err);
+    if (st != OSI_OK)
+        return st;
+    /* The agent's clock names the key, so a resend lands on the same one;
+     * the server's when the report has no usable time. */
+    if (osip_rfc3339_parse(json_string_value(json_object_get(
+                               report->root, "collected_at")),
+                           &when) != 0 ||
+        when > now + MAX_AHEAD_MS)
+        when = now;
+    if (osip_key_report(rkey, ip, when,
+                        json_string_value(json_object_get(report->root,
+                                                          "report_id"))) != 0 ||
+        osip_key_latest(lkey, ip) != 0)
+        return osip_fail(err, OSI_EINVAL, "report of %s: no key for it", ip);
+
+    st = osi_report_to_json(report, OSI_JSON_COMPACT, &data, &len, err);
+    if (st != OSI_OK)
+        return st;
+    /* The alias first: a journalling file system then commits it with
+     * the report's own flush. One naming a report that failed to be
+     * stored leads nowhere, which lookups handle. */
+    alias = known_peer && strcmp(peer_c, ip) != 0 &&
+            !seen_known(store, peer_c, ip);
+    if (alias)
+        st = put_alias(store, peer_c, ip, err);
+    if (st == OSI_OK)
+        st = store->ops->put_report(store->be, rkey, lkey, data, len, &dup,
+                                    err);
+    free(data);
+    if (st != OSI_OK)
+        return st;
+    if (alias)
+        seen_remember(store, peer_c, ip);
+    if (duplicate_out != NULL)
+        *duplicate_out = dup;
+    return OSI_OK;
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+/* Read and parse one stored object into a report. */
+static enum osi_status load(struct osi_store *store, const char *key,
+                            struct osi_report **out, struct osi_error *err)
+{
+    json_error_t jerr;
+    char *data = NULL;
+    size_t len = 0;
+    json_t *root;
+    enum osi_status st;
+
+    *out = NULL;
+    st = store->ops->get(store->be, key, &data, &len, err);
+    if (st != OSI_OK)
+        return st;
+    if (osip_json_depth_exceeds(data, len, STORED_MAX_DEPTH) != 0) {
+        free(data);
+        return osip_fail(err, OSI_ESTORE,
+                         "stored object %s: nested deeper than %d levels",
+                         key, STORED_MAX_DEPTH);
+    }
+    memset(&jerr, 0, sizeof(jerr));
+    root = json_loadb(data, len, 0, &jerr);
+    free(data);
+    if (root == NULL) {
+        if (json_error_code(&jerr) == json_error_out_of_memory ||
+            jerr.text[0] == '\0')
+            return osip_fail(err, OSI_ENOMEM, "out of memory");
+        return osip_fail(err, OSI_ESTORE,
+                         "stored object %s: invalid JSON at line %d: %s", key,
+                         jerr.line, jerr.text);
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return osip_fail(err, OSI_ESTORE,
+                         "stored object %s: not a JSON object", key);
+    }
+    return osip_report_wrap(root, out, err);
+}
+
+/* Keys found by a listing, with their times. */
+struct key_ent {
+    int64_t ms;
+    char *key;
+};
+
+struct key_set {
+    struct key_ent *v;
+    size_t n, cap;
+    int oom;
+    /* Filter of the listing callbacks. */
+    const char *ip;
+    int64_t since, until; /* seconds; 0: no bound */
+    size_t seen;          /* keys of the layout found, in bounds or not */
+};
+
+static void key_set_free(struct key_set *ks)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        free(ks->v[i].key);
+    free(ks->v);
+    ks->v = NULL;
+    ks->n = ks->cap = 0;
+}
+
+static int key_set_add(struct key_set *ks, const char *key, int64_t ms)
+{
+    size_t n = strlen(key) + 1;
+    char *copy;
+
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        struct key_ent *v = osip_realloc(ks->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            goto oom;
+        ks->v = v;
+        ks->cap = cap;
+    }
+    copy = osip_malloc(n);
+    if (copy == NULL)
+        goto oom;
+    memcpy(copy, key, n);
+    ks->v[ks->n].ms = ms;
+    ks->v[ks->n].key = copy;
+    ks->n++;
+    return 0;
+oom:
+    ks->oom = 1;
+    return 1;
+}
+
+static int64_t seconds_of(int64_t ms)
+{
+    return ms / 1000 - (ms % 1000 < 0);
+}
+
+static int in_bounds(const struct key_set *ks, int64_t ms)
+{
+    int64_t s = seconds_of(ms);
+
+    return (ks->since == 0 || s >= ks->since) &&
+           (ks->until == 0 || s < ks->until);
+}
+
+static int add_report_key(const char *key, void *payload)
+{
+    struct key_set *ks = payload;
+    char ip[OSIP_IP_MAX];
+    int64_t ms;
+
+    if (osip_key_report_parse(key, &ms, ip) != 0 || strcmp(ip, ks->ip) != 0)
+        return 0;
+    ks->seen++;
+    return in_bounds(ks, ms) ? key_set_add(ks, key, ms) : 0;
+}
+
+static int add_legacy_key(const char *key, void *payload)
+{
+    struct key_set *ks = payload;
+    char ip[OSIP_IP_MAX];
+    int64_t ms;
+
+    if (osip_key_legacy_parse(key, ip, &ms) != 0 || strcmp(ip, ks->ip) != 0)
+        return 0;
+    ks->seen++;
+    return in_bounds(ks, ms) ? key_set_add(ks, key, ms) : 0;
+}
+
+/* Newest first; the same time by key, for a stable order. */
+static int newest_first(const void *a, const void *b)
+{
+    const struct key_ent *x = a, *y = b;
+
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? 1 : -1;
+    return -strcmp(x->key, y->key);
+}
+
+static void sort_newest_first(struct key_set *ks)
+{
+    if (ks->n > 1)
+        qsort(ks->v, ks->n, sizeof(*ks->v), newest_first);
+}
+
+/* The generic layer's view of list_flat: backends without one get a full
+ * listing with the deeper keys skipped. */
+struct flat_filter {
+    size_t prefix_len;
+    osip_list_fn fn;
+    void *payload;
+};
+
+static int flat_only(const char *key, void *payload)
+{
+    struct flat_filter *f = payload;
+
+    if (strchr(key + f->prefix_len, '/') != NULL)
+        return 0;
+    return f->fn(key, f->payload);
+}
+
+static enum osi_status list_flat(struct osi_store *store, const char *prefix,
+                                 osip_list_fn fn, void *payload,
+                                 struct osi_error *err)
+{
+    struct flat_filter f = { strlen(prefix), fn, payload };
+
+    if (store->ops->list_flat != NULL)
+        return store->ops->list_flat(store->be, prefix, fn, payload, err);
+    return store->ops->list(store->be, prefix, flat_only, &f, err);
+}
+
+static enum osi_status list_reports(struct osi_store *store, const char *ip,
+                                    struct key_set *ks, struct osi_error *err)
+{
+    char prefix[OSIP_KEY_MAX];
+    enum osi_status st;
+
+    snprintf(prefix, sizeof(prefix), "reports/%s/", ip);
+    ks->ip = ip;
+    st = store->ops->list(store->be, prefix, add_report_key, ks, err);
+    if (st == OSI_OK && ks->oom)
+        st = osip_fail(err, OSI_ENOMEM, "out of memory");
+    return st;
+}
+
+static enum osi_status list_legacy(struct osi_store *store, const char *ip,
+                                   struct key_set *ks, struct osi_error *err)
+{
+    char prefix[OSIP_KEY_MAX];
+    enum osi_status st;
+
+    if (osip_key_legacy_prefix(prefix, ip) != 0)
+        return OSI_OK;
+    ks->ip = ip;
+    st = list_flat(store, prefix, add_legacy_key, ks, err);
+    if (st == OSI_OK && ks->oom)
+        st = osip_fail(err, OSI_ENOMEM, "out of memory");
+    return st;
+}
+
+/* The address a host was seen at leads to the one it reports. An alias
+ * that a machine crash left empty or cut short is no alias. */
+static enum osi_status seen_alias(struct osi_store *store, const char *ip,
+                                  char alias[OSIP_IP_MAX],
+                                  struct osi_error *err)
+{
+    char key[OSIP_KEY_MAX], *data = NULL;
+    json_error_t jerr;
+    size_t len = 0;
+    json_t *root;
+    enum osi_status st;
+    int bad;
+
+    if (osip_key_seen(key, ip) != 0)
+        return OSI_ENOTFOUND;
+    st = store->ops->get(store->be, key, &data, &len, err);
+    if (st != OSI_OK)
+        return st;
+    memset(&jerr, 0, sizeof(jerr));
+    root = json_loadb(data, len, 0, &jerr);
+    free(data);
+    if (root == NULL && json_error_code(&jerr) == json_error_out_of_memory)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    bad = osip_ip_canonical(json_string_value(json_object_get(root, "ip")),
+                            alias) != 0;
+    json_decref(root);
+    if (bad || strcmp(alias, ip) == 0)
+        return OSI_ENOTFOUND;
+    return OSI_OK;
+}
+
+/* The newest object among ks's keys that can still be read. */
+static enum osi_status load_newest(struct osi_store *store,
+                                   struct key_set *ks,
+                                   struct osi_report **out,
+                                   struct osi_error *err)
+{
+    enum osi_status st = OSI_ENOTFOUND;
+
+    sort_newest_first(ks);
+    for (size_t i = 0; i < ks->n && st == OSI_ENOTFOUND; i++)
+        st = load(store, ks->v[i].key, out, err);
+    return st;
+}
+
+/* latest/<ip>.json, else the newest of reports/<ip>/ (a crash between
+ * the report and its pointer leaves the report alone). */
+static enum osi_status latest_of(struct osi_store *store, const char *ip,
+                                 struct osi_report **out,
+                                 struct osi_error *err)
+{
+    struct key_set ks = { 0 };
+    char key[OSIP_KEY_MAX];
+    enum osi_status st;
+
+    if (osip_key_latest(key, ip) != 0)
+        return OSI_ENOTFOUND;
+    st = load(store, key, out, err);
+    if (st != OSI_ENOTFOUND)
+        return st;
+    st = list_reports(store, ip, &ks, err);
+    if (st == OSI_OK)
+        st = load_newest(store, &ks, out, err);
+    key_set_free(&ks);
+    return st;
+}
+
+enum osi_status osi_store_latest(struct osi_store *store, const char *ip,
+                                 struct osi_report **out,
+                                 struct osi_error *err)
+{
+    char canon[OSIP_IP_MAX], alias[OSIP_IP_MAX];
+    struct key_set ks = { 0 };
+    enum osi_status st;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(out != NULL, err);
+    *out = NULL;
+    if (osip_ip_canonical(ip, canon) != 0)
+        return osip_fail(err, OSI_EINVAL,
+                         "ip \"%.64s\" is not an IPv4 or IPv6 address",
+                         ip ? ip : "(null)");
+    st = latest_of(store, canon, out, err);
+    if (st != OSI_ENOTFOUND)
+        return st;
+    st = seen_alias(store, canon, alias, err);
+    if (st == OSI_OK)
+        st = latest_of(store, alias, out, err);
+    if (st != OSI_ENOTFOUND)
+        return st;
+    st = list_legacy(store, canon, &ks, err);
+    if (st == OSI_OK)
+        st = load_newest(store, &ks, out, err);
+    key_set_free(&ks);
+    if (st == OSI_ENOTFOUND)
+        return osip_fail(err, OSI_ENOTFOUND, "no report of %s", canon);
+    return st;
+}
+
+/* --- history ------------------------------------------------------------ */
+
+static void list_free_items(struct osi_report_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        osi_report_free(list->items[i]);
+    free(list->items);
+}
+
+static enum osi_status load_list(struct osi_store *store, struct key_set *ks,
+                                 size_t limit, struct osi_report_list *list,
+                                 struct osi_error *err)
+{
+    size_t want = ks->n < limit ? ks->n : limit;
+
+    sort_newest_first(ks);
+    if (want == 0)
+        return OSI_OK;
+    list->items = osip_malloc(want * sizeof(*list->items));
+    if (list->items == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ks->n && list->count < want; i++) {
+        struct osi_report *r = NULL;
+        enum osi_status st = load(store, ks->v[i].key, &r, err);
+
+        if (st == OSI_ENOTFOUND)
+            continue; /* removed since it was listed */
+        if (st != OSI_OK)
+            return st;
+        list->items[list->count++] = r;
+    }
+    return OSI_OK;
+}
+
+enum osi_status osi_store_history(struct osi_store *store, const char *ip,
+                                  const struct osi_history_query *query,
+                                  struct osi_report_list **out,
+                                  struct osi_error *err)
+{
+    static const struct osi_history_query defaults = OSI_HISTORY_QUERY_INIT;
+    char canon[OSIP_IP_MAX], alias[OSIP_IP_MAX];
+    struct osi_report_list *list;
+    struct key_set ks = { 0 };
+    size_t limit;
+    enum osi_status st;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(out != NULL, err);
+    *out = NULL;
+    if (query == NULL)
+        query = &defaults;
+    if (query->version != OSI_HISTORY_QUERY_VERSION)
+        return osip_fail(err, OSI_EINVAL, "unknown history query version %u",
+                         query->version);
+    if (query->since != 0 && query->until != 0 && query->since >= query->until)
+        return osip_fail(err, OSI_EINVAL,
+                         "since (%lld) must be before until (%lld)",
+                         (long long)query->since, (long long)query->until);
+    if (osip_ip_canonical(ip, canon) != 0)
+        return osip_fail(err, OSI_EINVAL,
+                         "ip \"%.64s\" is not an IPv4 or IPv6 address",
+                         ip ? ip : "(null)");
+    limit = query->limit ? query->limit : DEFAULT_LIMIT;
+    ks.since = query->since;
+    ks.until = query->until;
+
+    st = list_reports(store, canon, &ks, err);
+    if (st == OSI_OK && ks.seen == 0) {
+        st = seen_alias(store, canon, alias, err);
+        if (st == OSI_OK)
+            st = list_reports(store, alias, &ks, err);
+        else if (st == OSI_ENOTFOUND)
+            st = OSI_OK;
+    }
+    if (st == OSI_OK && ks.seen == 0)
+        st = list_legacy(store, canon, &ks, err);
+    if (st != OSI_OK) {
+        key_set_free(&ks);
+        return st;
+    }
+    list = osip_malloc(sizeof(*list));
+    if (list == NULL) {
+        key_set_free(&ks);
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    list->count = 0;
+    list->items = NULL;
+    st = load_list(store, &ks, limit, list, err);
+    key_set_free(&ks);
+    if (st != OSI_OK) {
+        osi_report_list_free(list);
+        return st;
+    }
+    *out = list;
+    return OSI_OK;
+}
+
+size_t osi_report_list_count(const struct osi_report_list *list)
+{
+    return list ? list->count : 0;
+}
+
+const struct osi_report *osi_report_list_get(
+    const struct osi_report_list *list, size_t index)
+{
+    if (list == NULL || index >= list->count)
+        return NULL;
+    return list->items[index];
+}
+
+/* Serialise a JSON value through osi_report_to_json(), which only needs a
+ * root: one serialiser, one allocator. */
+static enum osi_status dump(json_t *value, unsigned int flags, char **out,
+                            size_t *len_out, struct osi_error *err)
+{
+    struct osi_report tmp = { value };
+
+    return osi_report_to_json(&tmp, flags, out, len_out, err);
+}
+
+enum osi_status osi_report_list_to_json(const struct osi_report_list *list,
+                                        unsigned int flags, char **out,
+                                        size_t *len_out,
+                                        struct osi_error *err)
+{
+    json_t *arr;
+    enum osi_status st;
+
+    OSIP_ASSERT_ARG(list != NULL, err);
+    OSIP_ASSERT_ARG(out != NULL, err);
+    *out = NULL;
+    arr = json_array();
+    if (arr == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->count; i++) {
+        if (json_array_append(arr, list->items[i]->root) != 0) {
+            json_decref(arr);
+            return osip_fail(err, OSI_ENOMEM, "out of memory");
+        }
+    }
+    st = dump(arr, flags, out, len_out, err);
+    json_decref(arr);
+    return st;
+}
+
+void osi_report_list_free(struct osi_report_list *list)
+{
+    if (list == NULL)
+        return;
+    list_free_items(list);
+    free(list);
+}
+
+/* --- hosts -------------------------------------------------------------- */
+
+struct host {
+    char ip[OSIP_IP_MAX];
+    const char *key; /* borrowed from a key_set */
+    int64_t ms;      /* the date of a legacy key */
+    json_t *obj;     /* the host's object in the answer */
+    const char *mid; /* its machine_id, borrowed from obj */
+};
+
+struct host_set {
+    struct key_set latest; /* latest/<ip>.json */
+    struct key_set legacy; /* the newest legacy key of each ip */
+};
+
+static int add_latest_key(const char *key, void *payload)
+{
+    struct key_set *ks = payload;
+    char ip[OSIP_IP_MAX];
+
+    if (osip_key_host_parse(key, "latest/", ip) != 0)
+        return 0;
+    return key_set_add(ks, key, 0);
+}
+
+static int add_any_legacy_key(const char *key, void *payload)
+{
+    struct key_set *ks = payload;
+    char ip[OSIP_IP_MAX];
+    int64_t ms;
+
+    if (osip_key_legacy_parse(key, ip, &ms) != 0)
+        return 0;
+    return key_set_add(ks, key, ms);
+}
+
+static int by_ip(const void *a, const void *b)
+{
+    return strcmp(((const struct host *)a)->ip, ((const struct host *)b)->ip);
+}
+
+/* By ip, then newest first. */
+static int by_ip_newest(const void *a, const void *b)
+{
+    const struct host *x = a, *y = b;
+    int c = strcmp(x->ip, y->ip);
+
+    if (c != 0)
+        return c;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+static int by_mid(const void *a, const void *b)
+{
+    const struct host *x = *(const struct host *const *)a;
+    const struct host *y = *(const struct host *const *)b;
+
+    return strcmp(x->mid, y->mid);
+}
+
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static enum osi_status host_object(struct osi_store *store, struct host *h,
+                                   struct osi_error *err)
+{
+    struct osi_report *r = NULL;
+    const char *last;
+    enum osi_status st;
+    json_t *o;
+    int bad = 0;
+
+    st = load(store, h->key, &r, err);
+    if (st != OSI_OK)
+        return st;
+    last = osi_report_get_string(r, "collected_at");
+    if (last == NULL)
+        last = osi_report_get_string(r, "timestamp");
+    o = json_object();
+    bad |= o == NULL;
+    bad |= json_object_set_new(o, "ip", json_string(h->ip));
+    bad |= json_object_set_new(
+        o, "hostname", string_or_null(osi_report_get_string(r, "hostname")));
+    bad |= json_object_set_new(o, "last_report", string_or_null(last));
+    bad |= json_object_set_new(
+        o, "received_at",
+        string_or_null(osi_report_get_string(r, "received.at")));
+    bad |= json_object_set_new(
+        o, "peer", string_or_null(osi_report_get_string(r, "received.peer")));
+    bad |= json_object_set_new(
+        o, "machine_id",
+        string_or_null(osi_report_get_string(r, "identity.machine_id")));
+    bad |= json_object_set_new(o, "machine_id_shared", json_false());
+    osi_report_free(r);
+    if (bad) {
+        json_decref(o);
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    h->obj = o;
+    h->mid = json_string_value(json_object_get(o, "machine_id"));
+    return OSI_OK;
+}
+
+/* Flag the hosts that share a machine-id with another. */
+static enum osi_status flag_shared(struct host *hosts, size_t n,
+                                   struct osi_error *err)
+{
+    struct host **by = osip_malloc((n ? n : 1) * sizeof(*by));
+    size_t m = 0;
+
+    if (by == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (hosts[i].mid != NULL && hosts[i].mid[0] != '\0')
+            by[m++] = &hosts[i];
+    qsort(by, m, sizeof(*by), by_mid);
+    for (size_t i = 0; i + 1 < m; i++) {
+        if (strcmp(by[i]->mid, by[i + 1]->mid) != 0)
+            continue;
+        /* json_true() is a static singleton: setting it cannot fail. */
+        json_object_set_new(by[i]->obj, "machine_id_shared", json_true());
+        json_object_set_new(by[i + 1]->obj, "machine_id_shared",
+                            json_true());
+    }
+    free(by);
+    return OSI_OK;
+}
+
+static enum osi_status collect_hosts(struct osi_store *store,
+                                     struct host_set *hs, struct host **out,
+                                     size_t *n_out, struct osi_error *err)
+{
+    size_t cap = hs->latest.n + hs->legacy.n, n = 0, known;
+    struct host *hosts;
+    enum osi_status st = OSI_OK;
+
+    *out = NULL;
+    *n_out = 0;
+    hosts = osip_malloc((cap ? cap : 1) * sizeof(*hosts));
+    if (hosts == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    for (size_t i = 0; i < hs->latest.n; i++) {
+        osip_key_host_parse(hs->latest.v[i].key, "latest/", hosts[n].ip);
+        hosts[n].key = hs->latest.v[i].key;
+        hosts[n].ms = 0;
+        hosts[n].obj = NULL;
+        hosts[n].mid = NULL;
+        n++;
+    }
+    qsort(hosts, n, sizeof(*hosts), by_ip);
+    known = n;
+    /* The original tool's hosts that the new layout does not know, each
+     * by its newest day. */
+    for (size_t i = 0; i < hs->legacy.n; i++) {
+        struct host *h = &hosts[n];
+
+        osip_key_legacy_parse(hs->legacy.v[i].key, h->ip, &h->ms);
+        if (bsearch(h, hosts, known, sizeof(*hosts), by_ip) != NULL)
+            continue;
+        h->key = hs->legacy.v[i].key;
+        h->obj = NULL;
+        h->mid = NULL;
+        n++;
+    }
+    qsort(hosts + known, n - known, sizeof(*hosts), by_ip_newest);
+    if (n > known) {
+        size_t j = known + 1;
+
+        for (size_t i = known + 1; i < n; i++)
+            if (strcmp(hosts[i].ip, hosts[j - 1].ip) != 0)
+                hosts[j++] = hosts[i];
+        n = j;
+    }
+    qsort(hosts, n, sizeof(*hosts), by_ip);
+    for (size_t i = 0; i < n && st == OSI_OK; i++) {
+        st = host_object(store, &hosts[i], err);
+        if (st == OSI_ENOTFOUND)
+            st = OSI_OK; /* removed since it was listed */
+    }
+    *out = hosts;
+    *n_out = n;
+    return st;
+}
+
+enum osi_status osi_store_hosts_json(struct osi_store *store,
+                                     unsigned int flags, char **out,
+                                     size_t *len_out, struct osi_error *err)
+{
+    struct host_set hs = { { 0 }, { 0 } };
+    struct host *hosts = NULL;
+    size_t n = 0;
+    json_t *arr = NULL;
+    enum osi_status st;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(out != NULL, err);
+    *out = NULL;
+    st = list_flat(store, "latest/", add_latest_key, &hs.latest, err);
+    if (st == OSI_OK)
+        st = list_flat(store, "", add_any_legacy_key, &hs.legacy, err);
+    if (st == OSI_OK && (hs.latest.oom || hs.legacy.oom))
+        st = osip_fail(err, OSI_ENOMEM, "out of memory");
+    if (st == OSI_OK)
+        st = collect_hosts(store, &hs, &hosts, &n, err);
+    if (st == OSI_OK)
+        st = flag_shared(hosts, n, err);
+    if (st == OSI_OK) {
+        arr = json_array();
+        if (arr == NULL)
+            st = osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == OSI_OK && i < n; i++)
+        if (hosts[i].obj != NULL && json_array_append(arr, hosts[i].obj) != 0)
+            st = osip_fail(err, OSI_ENOMEM, "out of memory");
+    if (st == OSI_OK)
+        st = dump(arr, flags, out, len_out, err);
+    json_decref(arr);
+    for (size_t i = 0; i < n; i++)
+        json_decref(hosts[i].obj);
+    free(hosts);
+    key_set_free(&hs.latest);
+    key_set_free(&hs.legacy);
+    return st;
+}

@@ -1,0 +1,724 @@
+# SPDX-License-Identifier: MIT
+"""The s3:// store against a real s3rver with signature checks on.
+
+Usage: test_store_s3.py S3_DRIVER FAKE_LIBS3 [TEST_NAME...]
+
+Each test_* function starts the servers it needs on 127.0.0.1 and stops
+them in a finally block. s3_driver (s3_driver.c) keeps a store open across
+commands, so a test can stop and restart s3rver under it. Every wait is
+bounded; no test asserts how long anything took.
+"""
+
+import http.server
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import s3rver  # noqa: E402
+
+DRIVER = None
+FAKE_LIBS3 = None
+
+OSI_OK = 0
+OSI_EINVAL = -1
+OSI_ENOTFOUND = -3
+OSI_ENOTSUP = -4
+OSI_ETIMEOUT = -9
+OSI_ESTORE = -10
+OSI_STORE_S3_INSECURE_TLS = 1
+
+# As the original agent sends it, plus the fields osinspect-agent adds.
+REPORT = {
+    'cpu': '', 'os_username': 'root', 'os_name': 'Linux',
+    'server_ip': '10.20.30.40', 'timestamp': '2026-01-02 03:04:05',
+    'os_version': '#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1',
+    'hostname': 'web-1', 'collected_at': '2026-01-02T03:04:05.678Z',
+}
+
+
+class Driver:
+    """One s3_driver process: call() sends a command, returns its answer."""
+
+    def __init__(self, env):
+        self.proc = subprocess.Popen([DRIVER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env,
+                                     text=True)
+
+    def call(self, *cmd, timeout=60.0):
+        self.proc.stdin.write(json.dumps(cmd) + '\n')
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            raise AssertionError('%s: no answer within %.0f s (hang)'
+                                 % (cmd[0], timeout))
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError('%s: s3_driver died (exit %s)'
+                                 % (cmd[0], self.proc.wait()))
+        return json.loads(line)
+
+    def ok(self, *cmd, **kw):
+        answer = self.call(*cmd, **kw)
+        assert answer['status'] == OSI_OK, '%s: %s' % (cmd[0], answer)
+        return answer
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError('s3_driver did not exit (hang in close)')
+        assert self.proc.returncode == 0, 's3_driver exit %d' % (
+            self.proc.returncode)
+
+
+def expect(answer, status, *needles):
+    assert answer['status'] == status, 'want %d, got %s' % (status, answer)
+    for needle in needles:
+        assert needle in answer['message'], '%r not in %r' % (
+            needle, answer['message'])
+
+
+def test_backend_round_trip():
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            rkey = 'reports/10.0.0.1/2026-01-02/030405.678Z-abc.json'
+            lkey = 'latest/10.0.0.1.json'
+            body = json.dumps({'server_ip': '10.0.0.1', 'n': 'é'})
+            d.ok('bputr', rkey, lkey, body)
+            for key in (rkey, lkey):
+                got = d.ok('bget', key)
+                assert got['data'] == body and got['nul'], got
+            # Listed by libs3 through the backend, not assumed.
+            assert d.ok('blist', 'reports/10.0.0.1/')['keys'] == [rkey]
+            assert d.ok('blist', 'latest/')['keys'] == [lkey]
+            assert d.ok('blist', '')['keys'] == [lkey, rkey]
+            assert d.ok('blist', 'nothing/')['keys'] == []
+            expect(d.call('bget', 'latest/10.0.0.2.json'), OSI_ENOTFOUND,
+                   'latest/10.0.0.2.json')
+            # IPv6 keys (':' is escaped in the URL and in the signature).
+            d.ok('bput', 'latest/2001:db8::1.json', '{}')
+            assert d.ok('bget', 'latest/2001:db8::1.json')['data'] == '{}'
+            d.ok('bput', 'empty.json', '')
+            assert d.ok('bget', 'empty.json')['data'] == ''
+            d.ok('bping')
+            d.ok('bclose')
+        finally:
+            d.close()
+
+
+def test_latest_never_goes_back():
+    """latest/ is rewritten only by a newer report: one spooled during an
+    outage and sent late is stored, and latest keeps the newer one."""
+    def rkey(ip, day, rid):
+        return 'reports/%s/2026-01-%02d/030405.678Z-%s.json' % (ip, day, rid)
+
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            for ip in ('10.0.0.1', '2001:db8::1'):
+                latest = 'latest/%s.json' % ip
+                d.ok('bputr', rkey(ip, 2, 'b'), latest, '{"r":"b"}')
+                d.ok('bputr', rkey(ip, 1, 'a'), latest, '{"r":"a"}')
+                assert d.ok('bget', latest)['data'] == '{"r":"b"}'
+                assert d.ok('bget', rkey(ip, 1, 'a'))['data'] == '{"r":"a"}'
+                d.ok('bputr', rkey(ip, 2, 'b'), latest, '{"r":"b2"}')
+                assert d.ok('bget', latest)['data'] == '{"r":"b"}'
+                d.ok('bputr', rkey(ip, 3, 'c'), latest, '{"r":"c"}')
+                assert d.ok('bget', latest)['data'] == '{"r":"c"}'
+            # A latest object that names no report (written by something
+            # else) is older than any report.
+            d.ok('bput', 'latest/10.0.0.2.json', '{"r":"x"}')
+            d.ok('bputr', rkey('10.0.0.2', 1, 'a'), 'latest/10.0.0.2.json',
+                 '{"r":"a"}')
+            assert d.ok('bget', 'latest/10.0.0.2.json')['data'] == '{"r":"a"}'
+        finally:
+            d.close()
+
+
+def test_backend_list_pages():
+    """More keys than one page (1000): the listing follows the markers,
+    and a callback that returns non-zero stops it."""
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            d.ok('bfill', 'many/', 1003, 8, 0, timeout=300)
+            keys = d.ok('blist', 'many/', timeout=120)['keys']
+            assert keys == ['many/%05d.json' % i for i in range(1003)], (
+                len(keys))
+            assert d.ok('blist1', 'many/')['keys'] == ['many/00000.json']
+        finally:
+            d.close()
+
+
+def test_backend_list_flat():
+    """list_flat: only the keys with no '/' after the prefix (the original
+    tool's keys at the top of a bucket full of reports)."""
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            legacy = ['10_0_0_5_2026-01-01.json', '10_0_0_5_2026-01-02.json']
+            for key in legacy:
+                d.ok('bput', key, '{}')
+            d.ok('bputr', 'reports/10.0.0.5/2026-01-03/030405.678Z-a.json',
+                 'latest/10.0.0.5.json', '{}')
+            d.ok('bput', 'seen/192.0.2.1.json', '{"ip":"10.0.0.5"}')
+            assert d.ok('blistflat', '')['keys'] == legacy
+            assert d.ok('blistflat', 'latest/')['keys'] == [
+                'latest/10.0.0.5.json']
+            assert d.ok('blistflat', 'reports/')['keys'] == []
+            d.ok('bfill', 'deep/', 1003, 8, 2, timeout=300)
+            d.ok('bput', 'deep/top.json', '{}')
+            d.ok('bput', 'deep/zzz.json', '{}')
+            assert d.ok('blistflat', 'deep/', timeout=120)['keys'] == [
+                'deep/top.json', 'deep/zzz.json']
+            assert len(d.ok('blist', 'deep/', timeout=120)['keys']) == 1005
+        finally:
+            d.close()
+
+
+def test_list_pages_of_common_prefixes():
+    """A flat listing whose first page holds only common prefixes (S3
+    counts them against max-keys) goes on after the last of them."""
+    head = ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>'
+            '<Name>os-inspector-data</Name><Prefix></Prefix>'
+            '<MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter>')
+    page1 = (head + '<IsTruncated>true</IsTruncated>'
+             '<CommonPrefixes><Prefix>latest/</Prefix></CommonPrefixes>'
+             '<CommonPrefixes><Prefix>reports/</Prefix></CommonPrefixes>'
+             '</ListBucketResult>')
+    page2 = (head + '<IsTruncated>false</IsTruncated><Contents>'
+             '<Key>10_0_0_5_2026-01-01.json</Key>'
+             '<LastModified>2026-01-01T00:00:00.000Z</LastModified>'
+             '<ETag>"x"</ETag><Size>2</Size></Contents></ListBucketResult>')
+    with FakeS3([(200, page1), (200, page2)]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            assert d.ok('blistflat', '')['keys'] == [
+                '10_0_0_5_2026-01-01.json']
+            assert len(fake.requests) == 2, fake.requests
+            assert 'marker=reports' in fake.requests[1][1], fake.requests
+        finally:
+            d.close()
+
+
+def test_public_api_keys():
+    """osi_store_* on s3://: put, latest, history, hosts, ping; the objects
+    are where docs/storage.md says, as libs3 lists them."""
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('open', 's3://' + s3.bucket, 0, 0)
+            d.ok('bopen', s3.bucket, 0, 0)
+            d.ok('ping')
+            report = dict(REPORT,
+                          report_id='0b7c6f1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e')
+            d.ok('put', json.dumps(report), '192.0.2.7')
+            latest = json.loads(d.ok('latest', '10.20.30.40')['data'])
+            assert latest['report_id'] == report['report_id'], latest
+            assert latest['received']['peer'] == '192.0.2.7', latest
+            keys = d.ok('blist', '')['keys']
+            rkey = ('reports/10.20.30.40/2026-01-02/030405.678Z-%s.json'
+                    % report['report_id'])
+            assert rkey in keys, keys
+            assert 'latest/10.20.30.40.json' in keys, keys
+            stored = json.loads(d.ok('bget', rkey)['data'])
+            assert stored['received']['peer'] == '192.0.2.7', stored
+            history = json.loads(d.ok('history', '10.20.30.40', 10)['data'])
+            assert [r['report_id'] for r in history] == [
+                report['report_id']], history
+            hosts = json.loads(d.ok('hosts')['data'])
+            assert [h['ip'] for h in hosts] == ['10.20.30.40'], hosts
+            d.ok('close')
+        finally:
+            d.close()
+
+
+def test_wrong_secret_fails_clearly():
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env(secret='not-the-secret'))
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            answer = d.call('bput', 'latest/10.0.0.1.json', '{}')
+            expect(answer, OSI_ESTORE, 'latest/10.0.0.1.json',
+                   'SignatureDoesNotMatch', 'HTTP 403',
+                   'AWS_SECRET_ACCESS_KEY')
+            expect(d.call('bping'), OSI_ESTORE, 'SignatureDoesNotMatch')
+            expect(d.call('bget', 'x.json'), OSI_ESTORE,
+                   'SignatureDoesNotMatch')
+        finally:
+            d.close()
+        d = Driver(s3.env(access='NOBODY'))
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            expect(d.call('bput', 'k.json', '{}'), OSI_ESTORE,
+                   'InvalidAccessKeyId', 'AWS_ACCESS_KEY_ID')
+        finally:
+            d.close()
+
+
+def test_no_such_bucket():
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('bopen', 'other-bucket', 0, 0)
+            expect(d.call('bput', 'k.json', '{}'), OSI_ESTORE,
+                   'other-bucket', 'does not exist')
+            expect(d.call('bping'), OSI_ESTORE, 'does not exist')
+        finally:
+            d.close()
+
+
+def test_server_stopped_then_restarted():
+    """s3rver stopped: put and ping fail within the deadline; restarted on
+    the same port: the same open stores work again, without reopening."""
+    s3 = s3rver.S3rver().start()
+    d = Driver(s3.env())
+    try:
+        d.ok('bopen', s3.bucket, 3000, 0)
+        d.ok('open', 's3://' + s3.bucket, 3000, 0)
+        d.ok('bput', 'before.json', '{"n":1}')
+        s3.stop()
+        for cmd in (('bput', 'during.json', '{}'), ('bping',),
+                    ('bget', 'before.json'), ('blist', ''),
+                    ('ping',), ('put', json.dumps(REPORT), '')):
+            answer = d.call(*cmd, timeout=30)
+            assert answer['status'] in (OSI_ESTORE, OSI_ETIMEOUT), answer
+            assert answer['message'], answer
+        answer = d.call('bput', 'during.json', '{}')
+        expect(answer, OSI_ESTORE, 'during.json', 'FailedToConnect',
+               'no HTTP answer')
+        s3.start()
+        d.ok('bping')
+        d.ok('ping')
+        d.ok('bput', 'after.json', '{"n":2}')
+        assert d.ok('bget', 'before.json')['data'] == '{"n":1}'
+        assert d.ok('bget', 'after.json')['data'] == '{"n":2}'
+        d.ok('put', json.dumps(REPORT), '')
+    finally:
+        try:
+            d.close()
+        finally:
+            s3.close()
+
+
+def test_server_hung_times_out():
+    """s3rver frozen (connections accepted, nothing answered): calls end
+    with OSI_ETIMEOUT at the deadline, and the store works once it
+    answers again."""
+    s3 = s3rver.S3rver().start()
+    d = Driver(s3.env())
+    try:
+        d.ok('bopen', s3.bucket, 1500, 0)
+        d.ok('bput', 'before.json', '{}')
+        s3.pause()
+        expect(d.call('bput', 'frozen.json', '{}', timeout=30),
+               OSI_ETIMEOUT, 'frozen.json', '1500 ms')
+        expect(d.call('bping', timeout=30), OSI_ETIMEOUT)
+        expect(d.call('bget', 'before.json', timeout=30), OSI_ETIMEOUT)
+        s3.resume()
+        d.ok('bping')
+        d.ok('bput', 'thawed.json', '{}')
+        assert d.ok('bget', 'thawed.json')['data'] == '{}'
+    finally:
+        try:
+            s3.resume()
+            d.close()
+        finally:
+            s3.close()
+
+
+def test_sixteen_threads():
+    """16 threads put, get and list through one backend at once."""
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('bopen', s3.bucket, 0, 0)
+            answer = d.ok('hammer', 16, 40, 120, timeout=300)
+            assert answer['errors'] == 0, answer
+            assert answer['ops'] > 16 * 40 * 3, answer
+            # Every thread's objects are there, listed by libs3.
+            keys = d.ok('blist', 'hammer/')['keys']
+            assert len(keys) == 16 * 40 + 16, len(keys)
+        finally:
+            d.close()
+
+
+def test_allocation_failures():
+    """Failing each allocation of the library in turn, on the calling
+    threads and the I/O thread alike: OSI_ENOMEM or success, no crash and
+    (under ASan and valgrind) no leak."""
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            answer = d.ok('chaos', s3.bucket, timeout=300)
+            assert answer['unexpected'] == [], answer
+            assert answer['rounds'] > 8, answer
+        finally:
+            d.close()
+
+
+def test_sixteen_threads_public_api():
+    """16 threads put, then read latest and history of their own host,
+    through one osi_store on s3://; then hosts lists all 16."""
+    with s3rver.S3rver() as s3:
+        d = Driver(s3.env())
+        try:
+            d.ok('open', 's3://' + s3.bucket, 0, 0)
+            answer = d.ok('phammer', 16, 12, 120, timeout=300)
+            assert answer['errors'] == 0, answer
+            hosts = json.loads(d.ok('hosts')['data'])
+            assert sorted(h['ip'] for h in hosts) == sorted(
+                '10.1.%d.1' % i for i in range(16)), hosts
+        finally:
+            d.close()
+
+
+def test_https_refused_without_flag():
+    env = dict(os.environ, AWS_ENDPOINT_URL='https://127.0.0.1:9',
+               AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s')
+    d = Driver(env)
+    try:
+        expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_ENOTSUP,
+               'https', 'verify TLS certificates')
+        expect(d.call('open', 's3://os-inspector-data', 0, 0), OSI_ENOTSUP,
+               'https')
+        d.ok('bopen', 'os-inspector-data', 0, OSI_STORE_S3_INSECURE_TLS)
+        d.ok('bclose')
+    finally:
+        d.close()
+    # No endpoint means AWS itself, over https.
+    del env['AWS_ENDPOINT_URL']
+    d = Driver(env)
+    try:
+        expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_ENOTSUP,
+               'https')
+    finally:
+        d.close()
+
+
+def test_configuration_refused():
+    base = dict(os.environ, AWS_ENDPOINT_URL='http://127.0.0.1:9',
+                AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s')
+    cases = [
+        ({'AWS_ACCESS_KEY_ID': None}, 'AWS_ACCESS_KEY_ID'),
+        ({'AWS_ACCESS_KEY_ID': ''}, 'AWS_ACCESS_KEY_ID'),
+        ({'AWS_SECRET_ACCESS_KEY': None}, 'AWS_SECRET_ACCESS_KEY'),
+        ({'AWS_ENDPOINT_URL': 'ftp://127.0.0.1:9'}, 'AWS_ENDPOINT_URL'),
+        ({'AWS_ENDPOINT_URL': 'http://127.0.0.1:9/prefix'},
+         'AWS_ENDPOINT_URL'),
+        ({'AWS_ENDPOINT_URL': 'http://user@127.0.0.1:9'}, 'AWS_ENDPOINT_URL'),
+        ({'AWS_ENDPOINT_URL': 'http://'}, 'AWS_ENDPOINT_URL'),
+    ]
+    for change, needle in cases:
+        env = dict(base)
+        for name, value in change.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        d = Driver(env)
+        try:
+            expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_EINVAL,
+                   needle)
+            expect(d.call('open', 's3://os-inspector-data', 0, 0),
+                   OSI_EINVAL, needle)
+        finally:
+            d.close()
+    d = Driver(base)
+    try:
+        for bucket in ('ab', 'Upper-case', 'under_score', 'a..b', '-ab',
+                       'ab-', '10.0.0.1', 'bucket/prefix', 'a' * 64, ''):
+            expect(d.call('bopen', bucket, 0, 0), OSI_EINVAL, 'bucket')
+        d.ok('bopen', 'os-inspector-data/', 0, 0)
+        d.ok('bclose')
+    finally:
+        d.close()
+
+
+class FakeS3:
+    """An HTTP server on 127.0.0.1 that answers from a script, to bring
+    about what s3rver never does: 5xx answers, dropped connections,
+    bodies cut short. It checks no signature. Each entry of the script
+    answers one request; the last one answers all that follow:
+    (status, body); ('close',) to drop the connection unanswered;
+    ('short', body, length) for a 200 that promises length bytes;
+    ('page', status, body) for a PUT answered with an error page that
+    libs3 2.0 takes for success (the object is not stored). A PUT answered
+    200 stores its length and x-amz-meta-osi-put, which a HEAD returns."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.requests = []
+        self.objects = {}
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b'', headers=()):
+                self.send_response(status)
+                self.send_header('Content-Length', str(len(body)))
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(body)
+
+            def answer(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                if length:
+                    self.rfile.read(length)
+                fake.requests.append((self.command, self.path))
+                step = fake.script[min(len(fake.requests),
+                                       len(fake.script)) - 1]
+                stored = fake.objects.get(self.path)
+                if step[0] == 'close':
+                    self.close_connection = True
+                elif step[0] == 'short':
+                    self.send_response(200)
+                    self.send_header('Content-Length', str(step[2]))
+                    self.end_headers()
+                    self.wfile.write(step[1].encode())
+                    self.close_connection = True
+                elif step[0] == 'page':
+                    if self.command == 'HEAD':
+                        self.reply(404)
+                    else:
+                        self.reply(step[1], step[2].encode())
+                elif step[0] == 200 and self.command == 'PUT':
+                    fake.objects[self.path] = (
+                        length, self.headers.get('x-amz-meta-osi-put'))
+                    self.reply(200)
+                elif step[0] == 200 and self.command == 'HEAD':
+                    if stored is None:
+                        self.reply(404)
+                    else:
+                        self.send_response(200)
+                        self.send_header('Content-Length', str(stored[0]))
+                        self.send_header('x-amz-meta-osi-put', stored[1])
+                        self.end_headers()
+                else:
+                    body = step[1].encode()
+                    xml = [('Content-Type', 'application/xml')]
+                    self.reply(step[0], body,
+                               xml if body.startswith(b'<') else [])
+
+            do_GET = do_PUT = do_HEAD = answer
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever)
+        self.thread.start()
+
+    def env(self):
+        return dict(os.environ,
+                    AWS_ENDPOINT_URL='http://127.0.0.1:%d'
+                    % self.server.server_address[1],
+                    AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s')
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def s3_error(code, message='fake'):
+    return ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code>'
+            '<Message>%s</Message></Error>' % (code, message))
+
+
+def test_retries_transient_errors():
+    """503 SlowDown, bare 503, 502 and 504, an error code libs3 does not
+    know, 500 InternalError and a dropped connection are all retried."""
+    script = [(503, s3_error('SlowDown')), (503, ''), (502, ''), (504, ''),
+              (200, '')]
+    with FakeS3(script) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'latest/10.0.0.1.json', '{}')
+            # The bare 503 and 504 pass for success in libs3: the HEAD
+            # after each of them (answered 502, then 404) catches them.
+            path = '/os-inspector-data/latest/10.0.0.1.json'
+            assert fake.requests == [
+                ('PUT', path), ('PUT', path), ('HEAD', path), ('PUT', path),
+                ('HEAD', path), ('PUT', path), ('HEAD', path)], fake.requests
+        finally:
+            d.close()
+    script = [(503, s3_error('ServiceUnavailable')),
+              (500, s3_error('InternalError')), ('close',),
+              (503, 'Service Unavailable'), (200, '{"a":1}')]
+    with FakeS3(script) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            assert d.ok('bget', 'k.json')['data'] == '{"a":1}'
+            assert len(fake.requests) == 5, fake.requests
+        finally:
+            d.close()
+
+
+def test_put_answered_but_not_stored():
+    """libs3 2.0 takes a PUT answered by a 5xx without an S3 error
+    document (here a proxy's error page) for success: the store checks
+    each PUT with a HEAD, retries, and fails rather than lose a report."""
+    page = '<html><body><h1>502 Bad Gateway</h1></body></html>'
+    with FakeS3([('page', 502, page)]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
+                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries',
+                   'did not store the object')
+            assert len(fake.requests) == 10, fake.requests
+        finally:
+            d.close()
+    with FakeS3([('page', 503, ''), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{}')
+            # The report: PUT, HEAD (not stored), PUT, HEAD; then latest:
+            # HEAD (none yet), PUT, HEAD.
+            assert [m for m, _ in fake.requests] == [
+                'PUT', 'HEAD', 'PUT', 'HEAD', 'HEAD', 'PUT', 'HEAD'], (
+                fake.requests)
+        finally:
+            d.close()
+
+
+def test_retries_are_bounded():
+    """A server that keeps failing: a few tries, then OSI_ESTORE naming
+    the key, libs3's status and the HTTP status."""
+    cases = [((503, s3_error('SlowDown', 'Reduce your request rate')),
+              ('ErrorSlowDown', 'HTTP 503', 'after 5 tries',
+               'Reduce your request rate')),
+             ((502, ''), ('HttpErrorUnknown', 'after 5 tries')),
+             (('close',), ('InternalError', 'no HTTP answer')),
+             (('short', '{"a"', 100),
+              ('ConnectionFailed', 'ended after 4 of 100 bytes'))]
+    for step, needles in cases:
+        with FakeS3([step]) as fake:
+            d = Driver(fake.env())
+            try:
+                d.ok('bopen', 'os-inspector-data', 10000, 0)
+                expect(d.call('bget', 'latest/10.0.0.9.json'), OSI_ESTORE,
+                       'GET latest/10.0.0.9.json', *needles)
+                assert len(fake.requests) == 5, (step, fake.requests)
+            finally:
+                d.close()
+
+
+def test_permanent_errors_not_retried():
+    for step, status, needle in [
+            ((400, s3_error('InvalidArgument')), OSI_ESTORE, 'HTTP 400'),
+            ((403, ''), OSI_ESTORE, 'HttpErrorForbidden'),
+            ((404, s3_error('NoSuchKey')), OSI_ENOTFOUND, 'no S3 object')]:
+        with FakeS3([step]) as fake:
+            d = Driver(fake.env())
+            try:
+                d.ok('bopen', 'os-inspector-data', 10000, 0)
+                expect(d.call('bget', 'k.json'), status, needle)
+                assert len(fake.requests) == 1, fake.requests
+            finally:
+                d.close()
+
+
+def test_concurrent_puts_of_one_key():
+    """Threads of one process PUT the same key at once: each PUT's check
+    may find the object of a later PUT, which is an overwrite, not a lost
+    PUT. (Against FakeS3: s3rver itself fails concurrent PUTs of one key
+    with 500 InternalError.)"""
+    with FakeS3([(200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bfill', 'seen/192.0.2.1.json', 200, 8, 1, timeout=120)
+            puts = sum(1 for m, _ in fake.requests if m == 'PUT')
+            # A loaded machine may time out and retry a PUT or two; an
+            # overwrite taken for a lost PUT would retry most of them.
+            assert 200 <= puts < 220, puts
+        finally:
+            d.close()
+
+
+def test_libs3_without_its_functions():
+    """A libs3.so.2 that lacks libs3's functions: OSI_ENOTSUP naming the
+    Debian package, and nothing is loaded half-way."""
+    env = dict(os.environ, AWS_ENDPOINT_URL='http://127.0.0.1:9',
+               AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s',
+               LD_LIBRARY_PATH=os.path.dirname(FAKE_LIBS3))
+    d = Driver(env)
+    try:
+        for _ in range(2):
+            expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_ENOTSUP,
+                   'libs3 is not installed (Debian package libs3-2)',
+                   'S3_initialize')
+        expect(d.call('open', 's3://os-inspector-data', 0, 0), OSI_ENOTSUP,
+               'libs3-2')
+    finally:
+        d.close()
+
+
+def main():
+    global DRIVER, FAKE_LIBS3
+    if len(sys.argv) < 3:
+        print('usage: test_store_s3.py S3_DRIVER FAKE_LIBS3 [TEST...]',
+              file=sys.stderr)
+        return 2
+    DRIVER = os.path.abspath(sys.argv[1])
+    FAKE_LIBS3 = os.path.abspath(sys.argv[2])
+    # meson puts the directories of the libraries it built, the fake libs3
+    # among them, on LD_LIBRARY_PATH: only one test may load the fake.
+    fake_dir = os.path.dirname(FAKE_LIBS3)
+    os.environ['LD_LIBRARY_PATH'] = os.pathsep.join(
+        d for d in os.environ.get('LD_LIBRARY_PATH', '').split(os.pathsep)
+        if d and os.path.abspath(d) != fake_dir)
+    names = sys.argv[3:] or sorted(
+        n for n in globals() if n.startswith('test_'))
+    try:
+        s3rver.ensure_installed()
+    except s3rver.Unavailable as e:
+        print('SKIP: %s' % e)
+        return 77
+    passed = failed = 0
+    for name in names:
+        started = time.monotonic()
+        try:
+            globals()[name]()
+        except Exception as e:  # report every failure, then go on
+            failed += 1
+            print('FAIL %s: %s: %s' % (name, type(e).__name__, e),
+                  flush=True)
+        else:
+            passed += 1
+            print('ok   %s (%.1f s)' % (name, time.monotonic() - started),
+                  flush=True)
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
