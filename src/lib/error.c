@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Status names, filling struct osi_error, the library's allocator. */
+/* Status names, filling struct osi_error, the library's allocator and
+ * its one write loop. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -62,4 +65,22 @@ void *osip_realloc(void *ptr, size_t size)
 void osi_free(void *ptr)
 {
     free(ptr);
+}
+
+int osip_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
 }

@@ -20,6 +20,10 @@ extern int (*osip_alloc_fail_hook)(void);
 void *osip_malloc(size_t size);
 void *osip_realloc(void *ptr, size_t size);
 
+/* Write all of buf to fd, resuming after EINTR and short writes. Returns
+ * 0, or -1 with errno. */
+int osip_write_all(int fd, const void *buf, size_t len);
+
 /* Fill err (if not NULL) and return status. Never allocates. */
 enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,
                                int cause_kind, long cause, const char *fmt,

@@ -268,23 +268,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Write all of buf to fd, then make it durable. */
-static int write_durably(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return fdatasync(fd);
-}
-
 enum osi_status osip_spool_put(struct osip_spool *sp, const char *json,
                                size_t len, const char *report_id,
                                unsigned int *dropped_out, char *name_out,
@@ -318,7 +301,7 @@ enum osi_status osip_spool_put(struct osip_spool *sp, const char *json,
         st = io_error(err, errno, "spool file %s/%s", sp->dir, tmp);
         goto out;
     }
-    if (write_durably(fd, json, len) != 0) {
+    if (osip_write_all(fd, json, len) != 0 || fdatasync(fd) != 0) {
         e = errno;
         close(fd);
         unlinkat(sp->dirfd, tmp, 0);

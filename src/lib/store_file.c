@@ -143,22 +143,6 @@ static void tmp_name(struct file_store *fs, char buf[64])
     snprintf(buf, 64, TMP_PREFIX "%ld-%llu", fs->pid, seq);
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Write data to a new temp file in dfd and, when durable, flush it to the
  * disk: its name goes to tmp. A stale temp file of a process that died
  * keeps its name (O_EXCL then tries the next one) and is never listed. */
@@ -178,7 +162,7 @@ static int write_temp(struct file_store *fs, int dfd, const char *data,
         return -1;
     /* fdatasync: the data and the size needed to read it back; the name
      * is made durable by the directory's fsync. */
-    if (write_all(fd, data, len) != 0 || (durable && fdatasync(fd) != 0)) {
+    if (osip_write_all(fd, data, len) != 0 || (durable && fdatasync(fd) != 0)) {
         e = errno;
         close(fd);
         unlinkat(dfd, tmp, 0);
