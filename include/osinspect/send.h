@@ -5,10 +5,11 @@
  * connection, retries with backoff and spools what it cannot deliver
  * (docs/sending.md).
  *
- * A struct osi_sender is used by one thread at a time. libcurl is loaded
- * (dlopen "libcurl.so.4") by the first osi_sender_new() of the process,
- * not when the program starts, so programs that never send do not pay for
- * it.
+ * A struct osi_sender is used by one thread at a time. http:// is sent by
+ * the library's own HTTP/1.1 client on a plain socket; https:// (and http
+ * through a proxy from http_proxy / all_proxy) by libcurl, loaded (dlopen
+ * "libcurl.so.4") by the first such osi_sender_new() of the process, so
+ * programs that never send over TLS do not pay for it.
  */
 #ifndef OSINSPECT_SEND_H
 #define OSINSPECT_SEND_H
@@ -151,17 +152,18 @@ struct osi_send_outcome {
 };
 
 /**
- * Create a sender. Loads libcurl on the first call of the process, checks
- * the URL, the CA file and the spool directory (creating it when
- * missing), and opens no connection yet.
+ * Create a sender. For https:// (or a proxied http://) loads libcurl on
+ * the first such call of the process; checks the URL, the CA file and the
+ * spool directory (creating it when missing), and opens no connection
+ * yet.
  *
  * @param[in] opts the options; url is required
  * @param[out] out the new sender; free with osi_sender_free()
  * @param[out] err optional details on failure
  * @return OSI_OK; OSI_EINVAL for a missing or malformed URL, a scheme
  *         other than http and https, a token with control characters or
- *         bad options; OSI_ENOTSUP when libcurl is not installed or cannot
- *         do https; OSI_EIO when the CA file cannot be read or the spool
+ *         bad options; OSI_ENOTSUP when an https:// URL needs libcurl and
+ *         it is not installed or cannot do https; OSI_EIO when the CA file cannot be read or the spool
  *         directory cannot be created or written (cause: the errno);
  *         OSI_ENOMEM
  * @since 0.1

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The sender: POSTs reports with libcurl over one kept connection,
- * classifies the API's answers, retries with backoff, spools what it
- * cannot deliver and flushes the spool on the next contact. */
+/* The sender: POSTs reports over one kept connection (our own HTTP/1.1
+ * client for http://, libcurl for https://), classifies the API's
+ * answers, retries with backoff, spools what it cannot deliver and
+ * flushes the spool on the next contact. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "curl_load.h"
+#include "http_client.h"
 #include "send_int.h"
 
 #define USER_AGENT "osinspect-agent/" OSI_VERSION_STRING
@@ -27,11 +29,31 @@
 /* Longest error text of the API quoted in a message. */
 #define REASON_MAX 160
 
+struct attempt;
+
+/* How a request goes out. Two implementations: libcurl (https, and http
+ * through a proxy of the environment) and a plain socket (http), which
+ * spares a process libcurl's ~30 libraries (docs/sending.md). Both report
+ * failures with libcurl's codes, so that everything past post() is the
+ * same for both. */
+struct transport {
+    /* POST body: fill a (but its verdict), the answer's first bytes in
+     * s->answer and, on a failure, a message in s->errbuf. */
+    void (*post)(struct osi_sender *s, const char *body, size_t len,
+                 int gzipped, struct attempt *a);
+    /* Short text of a failure code. */
+    const char *(*strerror)(const struct osi_sender *s, CURLcode cc);
+    /* Close the connection and free what the transport holds. */
+    void (*close)(struct osi_sender *s);
+};
+
 struct osi_sender {
-    const struct osip_curl *c;
-    const struct osip_zlib *z; /* NULL: no gzip */
+    const struct transport *t; /* NULL until one is set up */
+    const struct osip_curl *c; /* libcurl's: NULL when not loaded */
     CURL *easy;
     struct curl_slist *headers_plain, *headers_gzip;
+    struct osip_http *http;    /* the socket's */
+    const struct osip_zlib *z; /* NULL: no gzip */
     int has_token;
     unsigned int retries, retry_time_ms;
     int gzip_ok; /* the API has not shown that it cannot take gzip */
@@ -218,32 +240,94 @@ static enum verdict classify_curl(CURLcode cc)
     }
 }
 
-static void attempt_once(struct osi_sender *s, const char *body, size_t len,
-                         int gzipped, struct attempt *a)
+static long retry_after_ms(long seconds)
+{
+    if (seconds <= 0)
+        return 0;
+    return (seconds > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : seconds) *
+           1000L;
+}
+
+static void curl_post(struct osi_sender *s, const char *body, size_t len,
+                      int gzipped, struct attempt *a)
 {
     const struct osip_curl *c = s->c;
     curl_off_t ra = 0;
 
-    s->answer_len = 0;
-    s->errbuf[0] = '\0';
     c->easy_setopt(s->easy, CURLOPT_HTTPHEADER,
                    gzipped ? s->headers_gzip : s->headers_plain);
     c->easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     c->easy_setopt(s->easy, CURLOPT_POSTFIELDS, body);
-    a->http = 0;
-    a->retry_after_ms = 0;
     a->cc = c->easy_perform(s->easy);
-    if (a->cc != CURLE_OK) {
-        a->verdict = classify_curl(a->cc);
+    if (a->cc != CURLE_OK)
         return;
-    }
     c->easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &a->http);
     /* curl parses both forms (seconds, HTTP date); 0 when absent. */
-    if (c->easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
-        ra > 0)
-        a->retry_after_ms = (ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S
-                                                    : (long)ra) * 1000L;
-    a->verdict = classify_http(a->http, gzipped);
+    if (c->easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK)
+        a->retry_after_ms = retry_after_ms(ra > RETRY_AFTER_MAX_S
+                                               ? RETRY_AFTER_MAX_S
+                                               : (long)ra);
+}
+
+static const char *curl_strerror(const struct osi_sender *s, CURLcode cc)
+{
+    return s->c->easy_strerror(cc);
+}
+
+static void curl_close(struct osi_sender *s)
+{
+    if (s->easy != NULL)
+        s->c->easy_cleanup(s->easy);
+    s->c->slist_free_all(s->headers_plain);
+    s->c->slist_free_all(s->headers_gzip);
+}
+
+static const struct transport curl_transport = {
+    curl_post, curl_strerror, curl_close
+};
+
+static void socket_post(struct osi_sender *s, const char *body, size_t len,
+                        int gzipped, struct attempt *a)
+{
+    struct osip_http_answer ans;
+
+    osip_http_post(s->http, body, len, gzipped, s->answer, ANSWER_MAX,
+                   &ans);
+    a->cc = ans.cc;
+    if (ans.cc != CURLE_OK) {
+        memcpy(s->errbuf, ans.message, sizeof(s->errbuf));
+        return;
+    }
+    s->answer_len = ans.body_len;
+    a->http = ans.status;
+    a->retry_after_ms = retry_after_ms(ans.retry_after_s);
+}
+
+static const char *socket_strerror(const struct osi_sender *s, CURLcode cc)
+{
+    (void)s;
+    return osip_http_strerror(cc);
+}
+
+static void socket_close(struct osi_sender *s)
+{
+    osip_http_free(s->http);
+}
+
+static const struct transport socket_transport = {
+    socket_post, socket_strerror, socket_close
+};
+
+static void attempt_once(struct osi_sender *s, const char *body, size_t len,
+                         int gzipped, struct attempt *a)
+{
+    s->answer_len = 0;
+    s->errbuf[0] = '\0';
+    a->http = 0;
+    a->retry_after_ms = 0;
+    s->t->post(s, body, len, gzipped, a);
+    a->verdict = a->cc != CURLE_OK ? classify_curl(a->cc)
+                                   : classify_http(a->http, gzipped);
 }
 
 static void *z_alloc(void *opaque, unsigned int items, unsigned int size)
@@ -312,7 +396,7 @@ static enum osi_status verdict_error(struct osi_sender *s,
 {
     char reason[REASON_MAX + 1];
     const char *what = s->errbuf[0] ? s->errbuf
-                                    : s->c->easy_strerror(a->cc);
+                                    : s->t->strerror(s, a->cc);
 
     switch (a->verdict) {
     case V_DELIVERED:
@@ -438,7 +522,7 @@ static enum osi_status deliver(struct osi_sender *s, const char *json,
         if (a.cc != CURLE_OK)
             osip_log(s->log, s->log_payload, OSI_LOG_INFO,
                      "%s: %s; retry %u of %u in %u ms", label,
-                     s->c->easy_strerror(a.cc), retry + 1, s->retries, wait);
+                     s->t->strerror(s, a.cc), retry + 1, s->retries, wait);
         else
             osip_log(s->log, s->log_payload, OSI_LOG_INFO,
                      "%s: HTTP %ld; retry %u of %u in %u ms", label, a.http,
@@ -644,31 +728,61 @@ out:
             (cc) = (s)->c->easy_setopt((s)->easy, (opt), (val));     \
     } while (0)
 
-static enum osi_status check_url(const struct osip_curl *c, const char *url,
-                                 int *https_out, struct osi_error *err)
+/* The scheme of url, lower-cased, into buf. */
+static enum osi_status url_scheme(const char *url, char *buf, size_t size,
+                                  struct osi_error *err)
+{
+    size_t len = strspn(url, "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+
+    if (len == 0 || !((url[0] | 0x20) >= 'a' && (url[0] | 0x20) <= 'z') ||
+        strncmp(url + len, "://", 3) != 0)
+        return osip_fail(err, OSI_EINVAL, "\"%.100s\" is not a URL", url);
+    if (len >= size)
+        len = size - 1;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (char)(url[i] >= 'A' && url[i] <= 'Z' ? url[i] | 0x20
+                                                       : url[i]);
+    buf[len] = '\0';
+    if (strcmp(buf, "http") != 0 && strcmp(buf, "https") != 0)
+        return osip_fail(err, OSI_EINVAL,
+                         "URL scheme \"%.20s\" is not supported: use http "
+                         "or https", buf);
+    return OSI_OK;
+}
+
+/* Whether libcurl would send an http:// request through a proxy named by
+ * the environment (it reads http_proxy, never HTTP_PROXY, for http, then
+ * all_proxy). libcurl then sends it, and applies no_proxy itself. */
+static int http_proxy_set(void)
+{
+    static const char *const names[] = { "http_proxy", "all_proxy",
+                                         "ALL_PROXY" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = getenv(names[i]);
+
+        if (v != NULL && v[0] != '\0')
+            return 1;
+    }
+    return 0;
+}
+
+static enum osi_status check_curl_url(const struct osip_curl *c,
+                                      const char *url, struct osi_error *err)
 {
     CURLU *u = c->url();
     CURLUcode uc;
-    char *scheme = NULL;
     enum osi_status st = OSI_OK;
 
     if (u == NULL)
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     uc = c->url_set(u, CURLUPART_URL, url, 0);
-    if (uc == CURLUE_OK)
-        uc = c->url_get(u, CURLUPART_SCHEME, &scheme, 0);
     if (uc == CURLUE_OUT_OF_MEMORY)
         st = osip_fail(err, OSI_ENOMEM, "out of memory");
     else if (uc != CURLUE_OK)
         st = osip_fail(err, OSI_EINVAL, "\"%.100s\" is not a URL (%d)", url,
                        (int)uc);
-    else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-        st = osip_fail(err, OSI_EINVAL,
-                       "URL scheme \"%.20s\" is not supported: use http or "
-                       "https", scheme);
-    else
-        *https_out = strcmp(scheme, "https") == 0;
-    c->free(scheme);
     c->url_cleanup(u);
     return st;
 }
@@ -781,6 +895,62 @@ static enum osi_status set_options(struct osi_sender *s,
     return OSI_OK;
 }
 
+/* libcurl for https (and http through a proxy): it verifies
+ * certificates, which our client must not try. */
+static enum osi_status curl_setup(struct osi_sender *s,
+                                  const struct osi_send_options *opts,
+                                  int https, struct osi_error *err)
+{
+    enum osi_status st = osip_curl_load(&s->c, err);
+
+    if (st != OSI_OK)
+        return st;
+    s->t = &curl_transport;
+    st = check_curl_url(s->c, opts->url, err);
+    if (st != OSI_OK)
+        return st;
+    if (https && !(s->c->version_info(CURLVERSION_NOW)->features &
+                   CURL_VERSION_SSL))
+        return osip_fail(err, OSI_ENOTSUP, "this libcurl cannot do https");
+    if (https && opts->ca_file != NULL) {
+        int fd = open(opts->ca_file, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+            return osip_error_set(err, OSI_EIO, OSI_CAUSE_ERRNO, errno,
+                                  "CA file %s: %s", opts->ca_file,
+                                  strerror(errno));
+        close(fd);
+    }
+    s->easy = s->c->easy_init();
+    if (s->easy == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    st = make_headers(s, opts->token, err);
+    if (st == OSI_OK)
+        st = set_options(s, opts, https, err);
+    return st;
+}
+
+static enum osi_status socket_setup(struct osi_sender *s,
+                                    const struct osi_send_options *opts,
+                                    struct osi_error *err)
+{
+    struct osip_http_options ho = {
+        .url = opts->url,
+        .user_agent = USER_AGENT,
+        .token = opts->token,
+        .connect_timeout_ms = opts->connect_timeout_ms
+                                  ? opts->connect_timeout_ms
+                                  : OSI_SEND_DEFAULT_CONNECT_TIMEOUT_MS,
+        .timeout_ms = opts->timeout_ms ? opts->timeout_ms
+                                       : OSI_SEND_DEFAULT_TIMEOUT_MS,
+    };
+    enum osi_status st = osip_http_new(&ho, &s->http, err);
+
+    if (st == OSI_OK)
+        s->t = &socket_transport;
+    return st;
+}
+
 enum osi_status osi_sender_new(const struct osi_send_options *opts,
                                struct osi_sender **out,
                                struct osi_error *err)
@@ -788,7 +958,8 @@ enum osi_status osi_sender_new(const struct osi_send_options *opts,
     struct osi_sender *s;
     enum osi_status st;
     struct timespec ts;
-    int https = 0;
+    char scheme[8];
+    int https;
 
     OSIP_ASSERT_ARG(out != NULL, err);
     *out = NULL;
@@ -796,33 +967,19 @@ enum osi_status osi_sender_new(const struct osi_send_options *opts,
     st = check_options(opts, err);
     if (st != OSI_OK)
         return st;
+    st = url_scheme(opts->url, scheme, sizeof(scheme), err);
+    if (st != OSI_OK)
+        return st;
+    https = strcmp(scheme, "https") == 0;
     s = osip_malloc(sizeof(*s));
     if (s == NULL)
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     memset(s, 0, sizeof(*s));
     s->spool.dirfd = -1;
-    st = osip_curl_load(&s->c, err);
+    st = https || http_proxy_set() ? curl_setup(s, opts, https, err)
+                                   : socket_setup(s, opts, err);
     if (st != OSI_OK)
         goto fail;
-    st = check_url(s->c, opts->url, &https, err);
-    if (st != OSI_OK)
-        goto fail;
-    if (https && !(s->c->version_info(CURLVERSION_NOW)->features &
-                   CURL_VERSION_SSL)) {
-        st = osip_fail(err, OSI_ENOTSUP, "this libcurl cannot do https");
-        goto fail;
-    }
-    if (https && opts->ca_file != NULL) {
-        int fd = open(opts->ca_file, O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0) {
-            st = osip_error_set(err, OSI_EIO, OSI_CAUSE_ERRNO, errno,
-                                "CA file %s: %s", opts->ca_file,
-                                strerror(errno));
-            goto fail;
-        }
-        close(fd);
-    }
     if (!(opts->flags & OSI_SEND_NO_GZIP)) {
         struct osi_error ze;
 
@@ -850,16 +1007,6 @@ enum osi_status osi_sender_new(const struct osi_send_options *opts,
             goto fail;
         s->has_spool = 1;
     }
-    s->easy = s->c->easy_init();
-    if (s->easy == NULL) {
-        st = osip_fail(err, OSI_ENOMEM, "out of memory");
-        goto fail;
-    }
-    st = make_headers(s, opts->token, err);
-    if (st == OSI_OK)
-        st = set_options(s, opts, https, err);
-    if (st != OSI_OK)
-        goto fail;
     *out = s;
     return OSI_OK;
 fail:
@@ -871,12 +1018,8 @@ void osi_sender_free(struct osi_sender *sender)
 {
     if (sender == NULL)
         return;
-    if (sender->easy != NULL)
-        sender->c->easy_cleanup(sender->easy);
-    if (sender->c != NULL) {
-        sender->c->slist_free_all(sender->headers_plain);
-        sender->c->slist_free_all(sender->headers_gzip);
-    }
+    if (sender->t != NULL)
+        sender->t->close(sender);
     osip_spool_close(&sender->spool);
     free(sender);
 }

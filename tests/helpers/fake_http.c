@@ -26,6 +26,8 @@ struct answer {
     int status; /* 0: cut the connection; -1: never answer */
     char *headers;
     char *body;
+    char *raw;      /* sent as it is instead of an answer made up here */
+    int close_after; /* close the connection after the answer */
 };
 
 struct conn {
@@ -192,7 +194,7 @@ static long handle_request(struct fake_http *f, struct conn *c)
     const char *end, *line_end;
     struct fake_http_request *r;
     struct fake_http_request probe;
-    struct answer a = { 200, NULL, NULL };
+    struct answer a = { 200, NULL, NULL, NULL, 0 };
     size_t head_len, body_len = 0, total;
     char value[64], *response;
     int n, cut = 0;
@@ -240,6 +242,7 @@ static long handle_request(struct fake_http *f, struct conn *c)
         a = f->script[f->script_head];
         f->script[f->script_head].headers = NULL;
         f->script[f->script_head].body = NULL;
+        f->script[f->script_head].raw = NULL;
         f->script_head++;
         cut = a.status == 0;
     }
@@ -247,10 +250,17 @@ static long handle_request(struct fake_http *f, struct conn *c)
     if (r == NULL || cut || a.status < 0) {
         free(a.headers);
         free(a.body);
+        free(a.raw);
         /* silent: the request is taken, the client waits in vain */
         return r != NULL && a.status < 0 ? (long)total : -1;
     }
 
+    if (a.raw != NULL) {
+        int bad = send_all(c->fd, a.raw, strlen(a.raw));
+
+        free(a.raw);
+        return bad || a.close_after ? -1 : (long)total;
+    }
     {
         /* Only an answer from the empty queue has no body. */
         const char *body = a.body ? a.body : "{\"status\":\"success\"}";
@@ -450,6 +460,7 @@ void fake_http_free(struct fake_http *f)
     for (size_t i = f->script_head; i < f->script_len; i++) {
         free(f->script[i].headers);
         free(f->script[i].body);
+        free(f->script[i].raw);
     }
     pthread_mutex_destroy(&f->lock);
     free(f);
@@ -467,9 +478,24 @@ static void push(struct fake_http *f, int status, const char *headers,
     if (f->script_len < MAX_SCRIPT) {
         struct answer *a = &f->script[f->script_len++];
 
+        memset(a, 0, sizeof(*a));
         a->status = status;
         a->headers = dup_str(headers);
         a->body = dup_str(body);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+void fake_http_push_raw(struct fake_http *f, const char *raw, int close_after)
+{
+    pthread_mutex_lock(&f->lock);
+    if (f->script_len < MAX_SCRIPT) {
+        struct answer *a = &f->script[f->script_len++];
+
+        memset(a, 0, sizeof(*a));
+        a->status = 200;
+        a->raw = dup_str(raw);
+        a->close_after = close_after;
     }
     pthread_mutex_unlock(&f->lock);
 }

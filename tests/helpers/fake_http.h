@@ -44,6 +44,13 @@ const char *fake_http_url(const struct fake_http *f);
 void fake_http_push(struct fake_http *f, int status, const char *headers,
                     const char *body);
 
+/* Queue an answer sent byte for byte as raw (a status line, headers and
+ * a body the test wrote), after which the connection is closed when
+ * close_after is non-zero (without saying so in the answer, as a server
+ * that closes idle connections does) and kept otherwise. */
+void fake_http_push_raw(struct fake_http *f, const char *raw,
+                        int close_after);
+
 /* Queue a lost acknowledgement: the request is read and recorded, then
  * the connection is closed without an answer. */
 void fake_http_push_cut(struct fake_http *f);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The sender against a fake HTTP server on 127.0.0.1: delivery, the
  * classification of answers, retries, the spool, gzip, tokens, the kept
- * connection, allocation failures and a missing libcurl. */
+ * connection, allocation failures, a missing libcurl, and the HTTP/1.1
+ * client of http:// URLs (answers chunked, interim, closing, malformed). */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -79,6 +80,7 @@ static int teardown(void **state)
 {
     struct fx *fx = *state;
 
+    unsetenv("http_proxy"); /* set by a test that may have failed */
     osi_sender_free(fx->sender);
     fake_http_free(fx->http);
     osi_test_rmtree(fx->tmp);
@@ -200,6 +202,31 @@ static long elapsed_ms(const struct timespec *since)
            (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
+/* The fake server's URL with https for http: where libcurl sends. */
+static void https_url(struct fx *fx, char *buf, size_t size)
+{
+    snprintf(buf, size, "https%s", fx->opts.url + 4);
+    fx->opts.url = buf;
+}
+
+/* Must run before anything loads libcurl (as the next test): http:// is
+ * sent without it. */
+static void test_send_http_needs_no_libcurl(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+    const char *real = osip_curl_soname;
+
+    osip_curl_soname = "libnonexistent.so.9";
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "nocurl", &o, &err), &err);
+    osip_curl_soname = real;
+    assert_int_equal(o.delivered, 1);
+    assert_int_equal(fake_http_count(fx->http), 1);
+    assert_string_equal(req_id(fx->http, 0), "nocurl");
+}
+
 /* Must run before anything loads libcurl: the loader keeps a library once
  * loaded, and only a failure is tried again. */
 static void test_send_without_libcurl(void **state)
@@ -208,7 +235,9 @@ static void test_send_without_libcurl(void **state)
     struct osi_sender *s = NULL;
     struct osi_error err;
     const char *real = osip_curl_soname;
+    char url[128];
 
+    https_url(fx, url, sizeof(url));
     osip_curl_soname = "libnonexistent.so.9";
     assert_osi_fails(osi_sender_new(&fx->opts, &s, &err), OSI_ENOTSUP, &err,
                      "libcurl is not installed (Debian package libcurl4): "
@@ -552,9 +581,9 @@ static void test_send_lost_ack_on_kept_connection(void **state)
     assert_int_equal(fake_http_count(fx->http), 3);
     assert_string_equal(req_id(fx->http, 1), "lost-ack");
     assert_string_equal(req_id(fx->http, 2), "lost-ack");
-    /* On a kept connection that dies before any answer, libcurl resends
-     * the request itself on a new connection (7.88 does): one attempt of
-     * ours, or two where it does not. */
+    /* On a kept connection that dies before any answer, the client
+     * resends the request itself on a new connection (as libcurl 7.88
+     * does for https): one attempt of ours, or two where it does not. */
     assert_true(o.attempts == 1 || o.attempts == 2);
     assert_int_equal(fake_http_connections(fx->http), 2);
 }
@@ -860,10 +889,9 @@ static void test_send_tls_problem_not_retried(void **state)
 
     /* A CA file that holds no certificate: nothing can be verified, so
      * nothing is sent; a retry cannot help, and the report is fine. */
-    snprintf(url, sizeof(url), "https%s", fx->opts.url + 4);
+    https_url(fx, url, sizeof(url));
     snprintf(ca, sizeof(ca), "%s/ca.pem", fx->tmp);
     write_spool_file(fx->tmp, "ca.pem", "not a certificate\n");
-    fx->opts.url = url;
     fx->opts.ca_file = ca;
     new_sender(fx);
     assert_osi_fails(send_id(fx, "tls", &o, &err), OSI_ENET, &err,
@@ -873,6 +901,360 @@ static void test_send_tls_problem_not_retried(void **state)
     assert_int_equal(o.attempts, 1);
     assert_int_equal(o.spooled, 1);
     assert_int_equal(fake_http_count(fx->http), 0);
+}
+
+/* -- the HTTP/1.1 client of http:// URLs -------------------------------- */
+
+static void test_send_http_request_head(void **state)
+{
+    struct fx *fx = *state;
+    const struct fake_http_request *q;
+    struct osi_error err;
+    char url[128], want[64], v[128];
+    unsigned int port = 0;
+
+    /* a query is kept */
+    snprintf(url, sizeof(url), "%s?site=b%%20c", fake_http_url(fx->http));
+    fx->opts.url = url;
+    fx->opts.token = "tok";
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "head", NULL, &err), &err);
+    q = fake_http_request(fx->http, 0);
+    assert_string_equal(q->path, "/report?site=b%20c");
+    assert_int_equal(sscanf(fake_http_url(fx->http), "http://127.0.0.1:%u/",
+                            &port), 1);
+    snprintf(want, sizeof(want), "127.0.0.1:%u", port);
+    assert_string_equal(fake_http_header(q, "Host", v, sizeof(v)), want);
+    assert_string_equal(fake_http_header(q, "Connection", v, sizeof(v)),
+                        "keep-alive");
+    assert_string_equal(fake_http_header(q, "Authorization", v, sizeof(v)),
+                        "Bearer tok");
+    assert_null(fake_http_header(q, "Transfer-Encoding", v, sizeof(v)));
+    assert_non_null(fake_http_header(q, "Content-Length", v, sizeof(v)));
+
+    /* no path: "/" */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "root", NULL, &err), &err);
+    assert_string_equal(fake_http_request(fx->http, 1)->path, "/");
+}
+
+static void test_send_http_bad_urls(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_options opts = fx->opts;
+    struct osi_sender *s = NULL;
+    struct osi_error err;
+    static const struct {
+        const char *url, *why;
+    } bad[] = {
+        { "http://user:pw@127.0.0.1/report", "a user name or password" },
+        { "http://127.0.0.1/report#top", "fragment" },
+        { "http://127.0.0.1:0/report", "bad port" },
+        { "http://127.0.0.1:65536/report", "bad port" },
+        { "http://127.0.0.1:80x/report", "bad port" },
+        { "http:///report", "no host name" },
+        { "http://[::1/report", "bad IPv6 address" },
+        { "http://[not:an:address]/report", "bad IPv6 address" },
+        { "http://host name/report", "a space" },
+        { "http://bad!host/report", "bad host name" },
+        { "://127.0.0.1/report", "is not a URL" },
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        opts.url = bad[i].url;
+        assert_osi_fails(osi_sender_new(&opts, &s, &err), OSI_EINVAL, &err,
+                         bad[i].why);
+        assert_null(s);
+    }
+    /* IPv6, an empty port (the default), upper-case scheme */
+    opts.url = "http://[::1]:8080/report";
+    assert_osi_ok(osi_sender_new(&opts, &s, &err), &err);
+    osi_sender_free(s);
+    opts.url = "HTTP://127.0.0.1:/report";
+    assert_osi_ok(osi_sender_new(&opts, &s, &err), &err);
+    osi_sender_free(s);
+}
+
+static void test_send_http_dns_failure_retried(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+
+    fx->opts.url = "http://nonexistent.invalid/report"; /* RFC 6761 */
+    fx->opts.retries = 1;
+    new_sender(fx);
+    assert_osi_fails(send_id(fx, "dns", &o, &err), OSI_ENET, &err,
+                     "the API cannot be reached: Could not resolve host: "
+                     "nonexistent.invalid");
+    assert_non_null(strstr(err.message, "(2 attempts)"));
+    assert_int_equal(err.cause_kind, OSI_CAUSE_CURL);
+    assert_int_equal(err.cause, CURLE_COULDNT_RESOLVE_HOST);
+    assert_int_equal(o.attempts, 2);
+    assert_int_equal(o.spooled, 1);
+    assert_non_null(logged(&fx->log, OSI_LOG_INFO,
+                           "Couldn't resolve host name; retry 1 of 1"));
+}
+
+static void test_send_http_idle_close_reconnects(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+
+    /* The server closes the connection after its answer without saying
+     * so, as one that closes idle connections does. */
+    fake_http_push_raw(fx->http, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                 "\r\n{}", 1);
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "i1", &o, &err), &err);
+    assert_osi_ok(send_id(fx, "i2", &o, &err), &err);
+    assert_int_equal(o.attempts, 1);
+    assert_int_equal(fake_http_count(fx->http), 2);
+    assert_int_equal(fake_http_request(fx->http, 1)->conn, 2);
+    assert_int_equal(fake_http_connections(fx->http), 2);
+}
+
+static void test_send_http_kept_connection_cut_resent_once(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+
+    /* The kept connection dies after the request was read: resent at once
+     * on a new connection, inside the same attempt... */
+    fx->opts.retries = 0;
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "k1", &o, &err), &err);
+    fake_http_push_cut(fx->http);
+    assert_osi_ok(send_id(fx, "k2", &o, &err), &err);
+    assert_int_equal(o.attempts, 1);
+    assert_int_equal(fake_http_count(fx->http), 3);
+    assert_int_equal(fake_http_request(fx->http, 2)->conn, 2);
+
+    /* ...but only once: the new connection dying too is a failure */
+    fake_http_push_cut(fx->http);
+    fake_http_push_cut(fx->http);
+    assert_osi_fails(send_id(fx, "k3", &o, &err), OSI_ENET, &err,
+                     "the API cannot be reached: Empty reply from server");
+    assert_int_equal(err.cause, CURLE_GOT_NOTHING);
+    assert_int_equal(fake_http_count(fx->http), 5);
+    assert_int_equal(o.spooled, 1);
+}
+
+static void test_send_http_fresh_connection_cut_not_resent(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+
+    /* a new connection that dies after the whole request went out: a
+     * failure of the attempt, retried (if at all) with a backoff */
+    fx->opts.retries = 0;
+    fake_http_push_cut(fx->http);
+    new_sender(fx);
+    assert_osi_fails(send_id(fx, "fresh", &o, &err), OSI_ENET, &err,
+                     "Empty reply from server (1 attempt)");
+    assert_int_equal(err.cause, CURLE_GOT_NOTHING);
+    assert_int_equal(fake_http_count(fx->http), 1);
+    assert_int_equal(o.spooled, 1);
+}
+
+static void test_send_http_partial_answer_not_resent(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+
+    /* a kept connection that dies in the middle of an answer: the request
+     * was read, so no silent resend */
+    fx->opts.retries = 0;
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "p1", &o, &err), &err);
+    fake_http_push_raw(fx->http, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"
+                                 "\r\n{}", 1);
+    assert_osi_fails(send_id(fx, "p2", &o, &err), OSI_ENET, &err,
+                     "transfer closed with 8 bytes remaining to read");
+    assert_int_equal(err.cause, CURLE_PARTIAL_FILE);
+    assert_int_equal(fake_http_count(fx->http), 2);
+    assert_int_equal(o.spooled, 1);
+}
+
+static void test_send_http_connection_close_honoured(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_error err;
+
+    /* The server says it closes (or speaks HTTP/1.0) but keeps the socket
+     * open: the next request must still go on a new connection. */
+    fake_http_push_raw(fx->http, "HTTP/1.1 200 OK\r\nConnection: Close\r\n"
+                                 "Content-Length: 2\r\n\r\n{}", 0);
+    fake_http_push_raw(fx->http, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n"
+                                 "\r\n{}", 0);
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "x1", NULL, &err), &err);
+    assert_osi_ok(send_id(fx, "x2", NULL, &err), &err);
+    assert_osi_ok(send_id(fx, "x3", NULL, &err), &err);
+    assert_int_equal(fake_http_request(fx->http, 0)->conn, 1);
+    assert_int_equal(fake_http_request(fx->http, 1)->conn, 2);
+    assert_int_equal(fake_http_request(fx->http, 2)->conn, 3);
+}
+
+static void test_send_http_chunked_answer(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+
+    /* as a proxy in front of the API may send it: a 1xx first, a chunked
+     * body with an extension and a trailer; then the connection serves
+     * the next report */
+    fx->opts.flags = OSI_SEND_NO_GZIP;
+    fake_http_push_raw(fx->http,
+                       "HTTP/1.1 100 Continue\r\n\r\n"
+                       "HTTP/1.1 102 Processing\r\nX-A: b\r\n\r\n"
+                       "HTTP/1.1 422 Unprocessable\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"
+                       "5;ext=1\r\n{\"err\r\n"
+                       "f\r\nor\":\"chunky\"}  \r\n"
+                       "0\r\nX-Trailer: 1\r\n\r\n", 0);
+    new_sender(fx);
+    assert_osi_fails(send_id(fx, "chunk", &o, &err), OSI_EINVAL, &err, NULL);
+    assert_string_equal(err.message,
+                        "the API rejected the report (HTTP 422): chunky");
+    assert_int_equal(o.http_status, 422);
+    assert_osi_ok(send_id(fx, "after", &o, &err), &err);
+    assert_int_equal(fake_http_request(fx->http, 1)->conn, 1);
+    assert_int_equal(fake_http_connections(fx->http), 1);
+}
+
+static void test_send_http_body_until_close(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_error err;
+
+    fx->opts.flags = OSI_SEND_NO_GZIP;
+    fake_http_push_raw(fx->http, "HTTP/1.1 400 Bad Request\r\n\r\n"
+                                 "{\"error\":\"no length\"}", 1);
+    new_sender(fx);
+    assert_osi_fails(send_id(fx, "eof", NULL, &err), OSI_EINVAL, &err,
+                     "(HTTP 400): no length");
+}
+
+static void test_send_http_long_answer(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_error err;
+    size_t big = 100 * 1024, mid = 20 * 1024;
+    char *text = malloc(big + 1);
+
+    /* kept up to a bound; a body past what is worth reading closes the
+     * connection, a shorter one is read to keep it */
+    assert_non_null(text);
+    memset(text, 'a', big);
+    text[big] = '\0';
+    fx->opts.flags = OSI_SEND_NO_GZIP;
+    new_sender(fx);
+    fake_http_push(fx->http, 400, NULL, text);
+    assert_osi_fails(send_id(fx, "big", NULL, &err), OSI_EINVAL, &err,
+                     "(HTTP 400): aaaaaaaa");
+    assert_int_equal(strlen(strchr(err.message, ':') + 2), 160);
+    text[mid] = '\0';
+    fake_http_push(fx->http, 400, NULL, text);
+    assert_osi_fails(send_id(fx, "mid", NULL, &err), OSI_EINVAL, &err,
+                     "(HTTP 400): aaaaaaaa");
+    assert_osi_ok(send_id(fx, "after", NULL, &err), &err);
+    assert_int_equal(fake_http_request(fx->http, 1)->conn, 2);
+    assert_int_equal(fake_http_request(fx->http, 2)->conn, 2);
+    free(text);
+}
+
+static void test_send_http_malformed_answers_retried(void **state)
+{
+    struct fx *fx = *state;
+    static const char *const answers[] = {
+        "garbage\r\n\r\n",
+        "HTTP/2 200\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
+        "\r\n{}",
+        "HTTP/1.1 200 OK\r\n folded: line\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+    };
+
+    fx->opts.retries = 0;
+    new_sender(fx);
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        struct osi_send_outcome o;
+        struct osi_error err;
+
+        fake_http_push_raw(fx->http, answers[i], 1);
+        assert_osi_fails(send_id(fx, "weird", &o, &err), OSI_ENET, &err,
+                         "the API cannot be reached: ");
+        assert_int_equal(err.cause_kind, OSI_CAUSE_CURL);
+        assert_int_equal(err.cause, CURLE_WEIRD_SERVER_REPLY);
+        assert_int_equal(o.http_status, 0);
+        /* spooled: the next send delivers it first, from the queue's
+         * default answer... so empty the spool with a flush */
+        assert_int_equal(o.spooled, 1);
+        assert_osi_ok(osi_sender_flush(fx->sender, &o, &err), &err);
+        assert_int_equal(o.flushed, 1);
+    }
+}
+
+static void test_send_http_retry_after_date(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_send_outcome o;
+    struct osi_error err;
+    struct timespec t0;
+    char hdr[64];
+    time_t when = time(NULL) + 3;
+    struct tm tm;
+
+    gmtime_r(&when, &tm);
+    /* IMF-fixdate, written without the locale: strftime's %a would be
+     * localised */
+    snprintf(hdr, sizeof(hdr), "Retry-After: %.3s, %02d %.3s %d "
+             "%02d:%02d:%02d GMT", "SunMonTueWedThuFriSat" + 3 * tm.tm_wday,
+             tm.tm_mday, "JanFebMarAprMayJunJulAugSepOctNovDec" +
+             3 * tm.tm_mon, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
+    fake_http_push(fx->http, 503, hdr, NULL);
+    new_sender(fx);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_osi_ok(send_id(fx, "date", &o, &err), &err);
+    /* at least one second: the date has whole seconds */
+    assert_true(elapsed_ms(&t0) >= 1000);
+    assert_int_equal(o.attempts, 2);
+
+    /* a date past, or one that is not a date, is no reason to give up:
+     * retried with the backoff alone (no upper bound on the time is
+     * asserted: a loaded machine is slow) */
+    fake_http_push(fx->http, 503, "Retry-After: Sun, 06 Nov 1994 08:49:37 "
+                                  "GMT", NULL);
+    fake_http_push(fx->http, 503, "Retry-After: soon", NULL);
+    assert_osi_ok(send_id(fx, "past", &o, &err), &err);
+    assert_int_equal(o.attempts, 3);
+}
+
+static void test_send_http_proxy_uses_libcurl(void **state)
+{
+    struct fx *fx = *state;
+    struct osi_error err;
+
+    /* With a proxy in the environment, libcurl sends http:// too (it
+     * applies http_proxy and no_proxy, when it sends): the request reaches
+     * the proxy with the whole URL as its target. */
+    setenv("http_proxy", fake_http_url(fx->http), 1);
+    fx->opts.url = "http://api.example.invalid:5000/report";
+    new_sender(fx);
+    assert_osi_ok(send_id(fx, "proxied", NULL, &err), &err);
+    unsetenv("http_proxy");
+    assert_string_equal(fake_http_request(fx->http, 0)->path,
+                        "http://api.example.invalid:5000/report");
 }
 
 /* Fail the Nth allocation (ours and jansson's), for every N a clean run
@@ -977,7 +1359,9 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_send_without_libcurl), /* first: before libcurl is loaded */
+        /* first: before libcurl is loaded */
+        T(test_send_http_needs_no_libcurl),
+        T(test_send_without_libcurl),
         T(test_send_delivered_once),
         T(test_send_authorization_header),
         T(test_send_connection_reused),
@@ -1005,6 +1389,20 @@ int main(void)
         T(test_send_rejected_spool_file_set_aside),
         T(test_send_bad_options),
         T(test_send_tls_problem_not_retried),
+        T(test_send_http_request_head),
+        T(test_send_http_bad_urls),
+        T(test_send_http_dns_failure_retried),
+        T(test_send_http_idle_close_reconnects),
+        T(test_send_http_kept_connection_cut_resent_once),
+        T(test_send_http_fresh_connection_cut_not_resent),
+        T(test_send_http_partial_answer_not_resent),
+        T(test_send_http_connection_close_honoured),
+        T(test_send_http_chunked_answer),
+        T(test_send_http_body_until_close),
+        T(test_send_http_long_answer),
+        T(test_send_http_malformed_answers_retried),
+        T(test_send_http_retry_after_date),
+        T(test_send_http_proxy_uses_libcurl),
         T(test_send_chaos),
         T(test_send_chaos_new),
     };
