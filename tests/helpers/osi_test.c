@@ -201,3 +201,54 @@ void osi_test_assert_section(const struct osi_report *r, const char *section,
     else
         assert_string_equal(osi_report_get_string(r, path), reason);
 }
+
+static long chaos_countdown = -1;
+static long chaos_calls;
+
+static int chaos_hook(void)
+{
+    chaos_calls++;
+    return chaos_countdown >= 0 && chaos_countdown-- == 0;
+}
+
+static void *chaos_malloc(size_t size)
+{
+    return chaos_hook() ? NULL : malloc(size);
+}
+
+void osi_test_chaos_begin(long n)
+{
+    osip_alloc_fail_hook = chaos_hook;
+    json_set_alloc_funcs(chaos_malloc, free);
+    chaos_calls = 0;
+    chaos_countdown = n;
+}
+
+long osi_test_chaos_end(void)
+{
+    chaos_countdown = -1;
+    json_set_alloc_funcs(malloc, free);
+    osip_alloc_fail_hook = NULL;
+    return chaos_calls;
+}
+
+void osi_test_write_file(const char *dir, const char *name, const char *text)
+{
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+int osi_test_exists(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}

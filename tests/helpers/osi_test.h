@@ -60,4 +60,16 @@ struct osi_report *osi_test_collect(const char *root);
 void osi_test_assert_section(const struct osi_report *r, const char *section,
                              const char *status, const char *reason);
 
+/* Allocation failures: from osi_test_chaos_begin(n) on, every allocation
+ * of the library (osip_malloc) and of jansson is counted and the nth one
+ * (from 0; -1: none) fails. osi_test_chaos_end() restores the allocators
+ * and returns how many allocations were made. */
+void osi_test_chaos_begin(long n);
+long osi_test_chaos_end(void);
+
+/* "<dir>/<name>": write text to it (failing the test on error), or tell
+ * whether it exists. */
+void osi_test_write_file(const char *dir, const char *name, const char *text);
+int osi_test_exists(const char *dir, const char *name);
+
 #endif /* OSI_TEST_H */

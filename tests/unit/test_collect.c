@@ -212,19 +212,7 @@ static void test_collect_this_machine(void **state)
 
 /* Fail each allocation of a collection in turn: every run ends in
  * OSI_ENOMEM, never in a partial report presented as complete. */
-static long fail_countdown = -1;
 static long alloc_calls;
-
-static int countdown_hook(void)
-{
-    alloc_calls++;
-    return fail_countdown >= 0 && fail_countdown-- == 0;
-}
-
-static void *chaos_malloc(size_t size)
-{
-    return countdown_hook() ? NULL : malloc(size);
-}
 
 static enum osi_status chaos_collect(long n)
 {
@@ -232,14 +220,9 @@ static enum osi_status chaos_collect(long n)
     struct osi_error err;
     enum osi_status st;
 
-    osip_alloc_fail_hook = countdown_hook;
-    json_set_alloc_funcs(chaos_malloc, free);
-    alloc_calls = 0;
-    fail_countdown = n;
+    osi_test_chaos_begin(n);
     st = collect_fixture("debian12", &r, &err);
-    fail_countdown = -1;
-    json_set_alloc_funcs(malloc, free);
-    osip_alloc_fail_hook = NULL;
+    alloc_calls = osi_test_chaos_end();
     if (st != OSI_OK) {
         assert_null(r);
         if (st != OSI_ENOMEM)

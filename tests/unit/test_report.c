@@ -103,35 +103,13 @@ static void test_report_getters(void **state)
 /* Fail the Nth allocation, for every N a clean run makes: each failure
  * must end in a clean error with nothing leaked (ASan and valgrind runs of
  * this test see leaks). */
-static long fail_countdown = -1;
-static long alloc_calls;
-
-static int countdown_hook(void)
-{
-    alloc_calls++;
-    if (fail_countdown < 0)
-        return 0;
-    return fail_countdown-- == 0;
-}
-
-static void *chaos_malloc(size_t size)
-{
-    return countdown_hook() ? NULL : malloc(size);
-}
-
-/* Run fn failing allocation n (-1: none); returns its status. */
+/* Run fn failing allocation n (-1: none); returns the allocations made. */
 static long run_chaos(enum osi_status (*fn)(struct osi_report *r, long n),
                       struct osi_report *r, long n, enum osi_status *st)
 {
-    osip_alloc_fail_hook = countdown_hook;
-    json_set_alloc_funcs(chaos_malloc, free);
-    alloc_calls = 0;
-    fail_countdown = n;
+    osi_test_chaos_begin(n);
     *st = fn(r, n);
-    fail_countdown = -1;
-    json_set_alloc_funcs(malloc, free);
-    osip_alloc_fail_hook = NULL;
-    return alloc_calls;
+    return osi_test_chaos_end();
 }
 
 static enum osi_status chaos_parse(struct osi_report *unused, long n)

@@ -168,31 +168,6 @@ static void spool_names(const char *dir, char *out, size_t size)
         free(list);
 }
 
-static void write_spool_file(const char *dir, const char *name,
-                             const char *text)
-{
-    char path[1024];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int file_exists(const char *dir, const char *name)
-{
-    char path[1024];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "r");
-    if (f != NULL)
-        fclose(f);
-    return f != NULL;
-}
-
 static long elapsed_ms(const struct timespec *since)
 {
     struct timespec now;
@@ -453,7 +428,7 @@ static void test_send_without_spool_only_fails(void **state)
                      "cannot be reached");
     assert_int_equal(o.spooled, 0);
     assert_int_equal(o.pending, 0);
-    assert_false(file_exists(fx->tmp, "spool"));
+    assert_false(osi_test_exists(fx->tmp, "spool"));
 }
 
 static void test_send_timeout_is_spooled(void **state)
@@ -535,7 +510,7 @@ static void test_send_spool_failure_stops_new_report(void **state)
     /* The spooled report gets the API down: the new one is spooled
      * without a try of its own. */
     new_sender(fx);
-    write_spool_file(fx->spool, "0000000000000001-old.json", json);
+    osi_test_write_file(fx->spool, "0000000000000001-old.json", json);
     fake_http_push(fx->http, 503, NULL, NULL);
     fx->opts.retries = 0;
     new_sender(fx);
@@ -799,7 +774,7 @@ static void test_send_corrupt_spool_file_set_aside(void **state)
     struct osi_error err;
 
     new_sender(fx); /* creates the spool */
-    write_spool_file(fx->spool, "0000000000000001-broken.json", "{\"cpu\":");
+    osi_test_write_file(fx->spool, "0000000000000001-broken.json", "{\"cpu\":");
     assert_osi_ok(send_id(fx, "after", &o, &err), &err);
     assert_int_equal(o.delivered, 1);
     assert_int_equal(o.set_aside, 1);
@@ -807,8 +782,8 @@ static void test_send_corrupt_spool_file_set_aside(void **state)
     assert_int_equal(o.pending, 0);
     assert_int_equal(fake_http_count(fx->http), 1);
     assert_string_equal(req_id(fx->http, 0), "after");
-    assert_false(file_exists(fx->spool, "0000000000000001-broken.json"));
-    assert_true(file_exists(fx->spool,
+    assert_false(osi_test_exists(fx->spool, "0000000000000001-broken.json"));
+    assert_true(osi_test_exists(fx->spool,
                             "0000000000000001-broken.json.corrupt"));
     assert_int_equal(fx->log.warnings, 1);
     assert_non_null(logged(&fx->log, OSI_LOG_WARNING, "is not a valid report"));
@@ -822,13 +797,13 @@ static void test_send_rejected_spool_file_set_aside(void **state)
     char *json = report_json("old-bad");
 
     new_sender(fx);
-    write_spool_file(fx->spool, "0000000000000001-old-bad.json", json);
+    osi_test_write_file(fx->spool, "0000000000000001-old-bad.json", json);
     fake_http_push(fx->http, 422, NULL, "{\"error\":\"too old\"}");
     assert_osi_ok(send_id(fx, "fresh", &o, &err), &err);
     assert_int_equal(o.set_aside, 1);
     assert_int_equal(o.flushed, 0);
     assert_int_equal(fake_http_count(fx->http), 2);
-    assert_true(file_exists(fx->spool,
+    assert_true(osi_test_exists(fx->spool,
                             "0000000000000001-old-bad.json.rejected"));
     assert_non_null(logged(&fx->log, OSI_LOG_WARNING, "too old"));
     free(json);
@@ -863,7 +838,7 @@ static void test_send_bad_options(void **state)
     opts.url = fx->opts.url;
     opts.ca_file = NULL;
     snprintf(path, sizeof(path), "%s/file", fx->tmp);
-    write_spool_file(fx->tmp, "file", "x");
+    osi_test_write_file(fx->tmp, "file", "x");
     strncat(path, "/spool", sizeof(path) - strlen(path) - 1);
     opts.spool_dir = path;
     assert_osi_fails(osi_sender_new(&opts, &s, &err), OSI_EIO, &err,
@@ -891,7 +866,7 @@ static void test_send_tls_problem_not_retried(void **state)
      * nothing is sent; a retry cannot help, and the report is fine. */
     https_url(fx, url, sizeof(url));
     snprintf(ca, sizeof(ca), "%s/ca.pem", fx->tmp);
-    write_spool_file(fx->tmp, "ca.pem", "not a certificate\n");
+    osi_test_write_file(fx->tmp, "ca.pem", "not a certificate\n");
     fx->opts.ca_file = ca;
     new_sender(fx);
     assert_osi_fails(send_id(fx, "tls", &o, &err), OSI_ENET, &err,
@@ -1260,21 +1235,7 @@ static void test_send_http_proxy_uses_libcurl(void **state)
 /* Fail the Nth allocation (ours and jansson's), for every N a clean run
  * makes: each failure must end in OSI_OK or a clean OSI_ENOMEM, with
  * nothing leaked and no spooled report lost. */
-static long fail_countdown = -1;
 static long alloc_calls;
-
-static int countdown_hook(void)
-{
-    alloc_calls++;
-    if (fail_countdown < 0)
-        return 0;
-    return fail_countdown-- == 0;
-}
-
-static void *chaos_malloc(size_t size)
-{
-    return countdown_hook() ? NULL : malloc(size);
-}
 
 static int chaos_send(struct fx *fx, long n)
 {
@@ -1282,14 +1243,9 @@ static int chaos_send(struct fx *fx, long n)
     struct osi_error err;
     int st;
 
-    osip_alloc_fail_hook = countdown_hook;
-    json_set_alloc_funcs(chaos_malloc, free);
-    alloc_calls = 0;
-    fail_countdown = n;
+    osi_test_chaos_begin(n);
     st = osi_send(fx->sender, r, NULL, &err);
-    fail_countdown = -1;
-    json_set_alloc_funcs(malloc, free);
-    osip_alloc_fail_hook = NULL;
+    alloc_calls = osi_test_chaos_end();
     if (st != OSI_OK) {
         assert_int_equal(st, OSI_ENOMEM);
         assert_string_equal(err.message, "out of memory");
@@ -1305,7 +1261,7 @@ static void test_send_chaos(void **state)
     long total;
 
     new_sender(fx);
-    write_spool_file(fx->spool, "0000000000000001-chaos-old.json", old);
+    osi_test_write_file(fx->spool, "0000000000000001-chaos-old.json", old);
     assert_int_equal(chaos_send(fx, -1), OSI_OK);
     total = alloc_calls;
     assert_true(total > 5);
@@ -1313,7 +1269,7 @@ static void test_send_chaos(void **state)
         size_t before = fake_http_count(fx->http), after, i;
         int seen_old = 0, seen_new = 0, st;
 
-        write_spool_file(fx->spool, "0000000000000001-chaos-old.json", old);
+        osi_test_write_file(fx->spool, "0000000000000001-chaos-old.json", old);
         st = chaos_send(fx, n);
         after = fake_http_count(fx->http);
         for (i = before; i < after; i++) {
@@ -1322,7 +1278,7 @@ static void test_send_chaos(void **state)
         }
         /* the spooled report is either delivered or still spooled */
         assert_true(seen_old !=
-                    file_exists(fx->spool, "0000000000000001-chaos-old.json"));
+                    osi_test_exists(fx->spool, "0000000000000001-chaos-old.json"));
         assert_int_equal(seen_new, st == OSI_OK);
     }
     free(old);
@@ -1334,23 +1290,19 @@ static void test_send_chaos_new(void **state)
     long total;
 
     fx->opts.token = "t";
-    fail_countdown = -1;
-    osip_alloc_fail_hook = countdown_hook;
-    alloc_calls = 0;
+    osi_test_chaos_begin(-1);
     new_sender(fx);
-    osip_alloc_fail_hook = NULL;
-    total = alloc_calls;
+    total = osi_test_chaos_end();
     assert_true(total >= 2);
     for (long n = 0; n < total; n++) {
         struct osi_sender *s = NULL;
         struct osi_error err;
+        int st;
 
-        osip_alloc_fail_hook = countdown_hook;
-        fail_countdown = n;
-        assert_osi_fails(osi_sender_new(&fx->opts, &s, &err), OSI_ENOMEM,
-                         &err, "out of memory");
-        osip_alloc_fail_hook = NULL;
-        fail_countdown = -1;
+        osi_test_chaos_begin(n);
+        st = osi_sender_new(&fx->opts, &s, &err);
+        osi_test_chaos_end();
+        assert_osi_fails(st, OSI_ENOMEM, &err, "out of memory");
         assert_null(s);
     }
 }

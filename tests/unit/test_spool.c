@@ -89,27 +89,6 @@ static void put(struct fx *fx, const char *id, unsigned int *dropped,
     free(json);
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char path[1024];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int exists(const char *dir, const char *name)
-{
-    char path[1024];
-    struct stat st;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return stat(path, &st) == 0;
-}
-
 /* Every name in dir, sorted, joined by spaces. */
 static void dir_names(const char *dir, char *out, size_t size)
 {
@@ -154,7 +133,7 @@ static void test_spool_open_unwritable_is_eio(void **state)
     struct osi_error err;
     char path[600];
 
-    write_file(fx->tmp, "file", "x");
+    osi_test_write_file(fx->tmp, "file", "x");
     snprintf(path, sizeof(path), "%s/file/spool", fx->tmp);
     assert_osi_fails(osip_spool_open(&fx->sp, path, 10, NULL, NULL, &err),
                      OSI_EIO, &err, "cannot be created: Not a directory");
@@ -213,7 +192,7 @@ static void test_spool_put_after_clock_went_back(void **state)
 
     open_spool(fx, 10);
     /* An entry from "the future": a new one must still sort after it. */
-    write_file(fx->dir, "9000000000000000-old.json", json);
+    osi_test_write_file(fx->dir, "9000000000000000-old.json", json);
     put(fx, "new", NULL, name);
     assert_string_equal(name, "9000000000000001-new.json");
     free(json);
@@ -281,13 +260,13 @@ static void test_spool_get_corrupt_is_set_aside(void **state)
 
         snprintf(name, sizeof(name), "000000000000000%d-bad.json", i);
         snprintf(aside, sizeof(aside), "%s.corrupt", name);
-        write_file(fx->dir, name, bad[i]);
+        osi_test_write_file(fx->dir, name, bad[i]);
         assert_osi_fails(osip_spool_get(&fx->sp, name, &text, &len, &err),
                          OSI_EPARSE, &err, "is not a valid report");
         assert_null(text);
         assert_int_equal(len, 0);
-        assert_false(exists(fx->dir, name));
-        assert_true(exists(fx->dir, aside));
+        assert_false(osi_test_exists(fx->dir, name));
+        assert_true(osi_test_exists(fx->dir, aside));
         assert_int_equal(fx->log.warnings, i + 1);
         assert_non_null(strstr(fx->log.last, "moved aside to"));
         assert_non_null(strstr(fx->log.last, aside));
@@ -320,14 +299,14 @@ static void test_spool_list_ignores_other_names(void **state)
     char *json = report_json("ok");
 
     open_spool(fx, 10);
-    write_file(fx->dir, ".tmp-12-0000000000000001-a.json", json);
-    write_file(fx->dir, "0000000000000001-a.json.corrupt", json);
-    write_file(fx->dir, "0000000000000001-a.json.rejected", json);
-    write_file(fx->dir, "123-short.json", json);
-    write_file(fx->dir, "000000000000000x-a.json", json);
-    write_file(fx->dir, "0000000000000001-a b.json", json);
-    write_file(fx->dir, "notes.txt", json);
-    write_file(fx->dir, "0000000000000002-ok.json", json);
+    osi_test_write_file(fx->dir, ".tmp-12-0000000000000001-a.json", json);
+    osi_test_write_file(fx->dir, "0000000000000001-a.json.corrupt", json);
+    osi_test_write_file(fx->dir, "0000000000000001-a.json.rejected", json);
+    osi_test_write_file(fx->dir, "123-short.json", json);
+    osi_test_write_file(fx->dir, "000000000000000x-a.json", json);
+    osi_test_write_file(fx->dir, "0000000000000001-a b.json", json);
+    osi_test_write_file(fx->dir, "notes.txt", json);
+    osi_test_write_file(fx->dir, "0000000000000002-ok.json", json);
     assert_osi_ok(osip_spool_list(&fx->sp, &list, &err), &err);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.names[0], "0000000000000002-ok.json");

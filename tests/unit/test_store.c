@@ -924,38 +924,6 @@ static void test_store_ping(void **state)
 
 /* --- allocation failures ------------------------------------------------ */
 
-static long fail_countdown = -1;
-static long alloc_calls;
-
-static int countdown_hook(void)
-{
-    alloc_calls++;
-    if (fail_countdown < 0)
-        return 0;
-    return fail_countdown-- == 0;
-}
-
-static void *chaos_malloc(size_t size)
-{
-    return countdown_hook() ? NULL : malloc(size);
-}
-
-static void chaos_begin(long n)
-{
-    osip_alloc_fail_hook = countdown_hook;
-    json_set_alloc_funcs(chaos_malloc, free);
-    alloc_calls = 0;
-    fail_countdown = n;
-}
-
-static long chaos_end(void)
-{
-    fail_countdown = -1;
-    json_set_alloc_funcs(malloc, free);
-    osip_alloc_fail_hook = NULL;
-    return alloc_calls;
-}
-
 static enum osi_status chaos_put_once(struct fixture *f, long n)
 {
     struct osi_report *r = make("10.0.0.1", "chaos", "2026-01-02T03:04:05Z",
@@ -963,9 +931,9 @@ static enum osi_status chaos_put_once(struct fixture *f, long n)
     struct osi_error err;
     enum osi_status st;
 
-    chaos_begin(n);
+    osi_test_chaos_begin(n);
     st = osi_store_put(f->store, r, "192.0.2.1", NULL, &err);
-    chaos_end();
+    osi_test_chaos_end();
     if (st != OSI_OK) {
         assert_int_equal(st, OSI_ENOMEM);
         assert_string_equal(err.message, "out of memory");
@@ -984,9 +952,9 @@ static void test_store_chaos_put(void **state)
     /* Count the allocations of a put (a resend after the first), then
      * fail each in turn. */
     assert_int_equal(chaos_put_once(f, -1), OSI_OK);
-    chaos_begin(-1);
+    osi_test_chaos_begin(-1);
     assert_osi_ok(osi_store_put(f->store, r, "192.0.2.1", NULL, NULL), NULL);
-    total = chaos_end();
+    total = osi_test_chaos_end();
     osi_report_free(r);
     assert_true(total > 3);
     for (long n = 0; n < total; n++)
@@ -1005,14 +973,14 @@ static enum osi_status chaos_read_once(struct fixture *f, long n, int which,
     enum osi_status st;
     char *text = NULL;
 
-    chaos_begin(n);
+    osi_test_chaos_begin(n);
     if (which == 0)
         st = osi_store_latest(f->store, "10.0.0.5", &r, &err);
     else if (which == 1)
         st = osi_store_history(f->store, "10.0.0.1", NULL, &list, &err);
     else
         st = osi_store_hosts_json(f->store, 0, &text, NULL, &err);
-    *calls = chaos_end();
+    *calls = osi_test_chaos_end();
     /* jansson reports some allocation failures as syntax errors. */
     if (st != OSI_OK && st != OSI_ENOMEM) {
         assert_int_equal(st, OSI_ESTORE);
