@@ -4,16 +4,28 @@
  *
  *   fake/uname    key=value lines: sysname nodename release version machine
  *   fake/ids      key=value lines: euid, loginuid (-1 for unset)
- *   fake/ifaddrs  "<name> <flags> <family> [<address> <prefix>]" lines;
- *                 flags: comma list of up,running,loopback,broadcast,
- *                 pointopoint,multicast or "-"; family: packet|inet|inet6
+ *   fake/links    the rtnetlink dumps, one message a line, in order:
+ *                 "link <index> <name> <arphrd type> <flags> [key=value...]"
+ *                 (RTM_NEWLINK; flags: comma list of up,running,loopback,
+ *                 broadcast,pointopoint,multicast,noarp or "-"; keys: mtu,
+ *                 mac (hex pairs), kind (IFLA_INFO_KIND), parent
+ *                 (IFLA_PARENT_DEV_NAME), gro_max_size (sent by Linux 5.19
+ *                 on), raw=<type>:<hex> (any attribute), trunc=<bytes>
+ *                 (message cut short); name "-" sends none);
+ *                 "addr <index> inet|inet6 <address>/<prefix> [peer=<addr>]
+ *                 [label=<name>]" (RTM_NEWADDR); "route inet|inet6
+ *                 <dst>/<len> [oif=<index>] [gw=<addr>] [metric=<n>]
+ *                 [table=<n>] [type=unicast|unreachable|prohibit|
+ *                 blackhole] [dead] [mp=<index>@<gw>,...]" (RTM_NEWROUTE,
+ *                 table main unless told); "error link|addr|route <errno>"
+ *                 fails that dump with -errno; each dump ends in NLMSG_DONE
  *   fake/statvfs  "<mount point> <frsize> <blocks> <bfree> <bavail>" lines,
  *                 the mount point with mountinfo's \ooo escapes ("\040"
  *                 for a space); mount points missing from it fail with
  *                 EACCES
  *   etc/passwd    read for getpwuid_r
  *
- * A missing file makes the matching call fail with ENOENT (uname, ifaddrs)
+ * A missing file makes the matching call fail with ENOENT (uname, links)
  * or answer "unset" (ids). The clock is fixed at 2026-01-02T03:04:05.678Z
  * (local time = UTC); the monotonic clock advances 1 us per reading;
  * random bytes are 0x00, 0x11, 0x22, ... */

@@ -129,7 +129,9 @@ static void test_collect_network_debian12(void **state)
 }
 
 /* Two IPv4 default routes: the lower metric wins whatever the order, and
- * the first of the interface's two addresses is server_ip. */
+ * the first of the interface's two addresses is server_ip. Linux 5.14
+ * sends no IFLA_PARENT_DEV_NAME: ens3 and ens4 are hardware by their
+ * sysfs device link, the vlan on ens4 is not. */
 static void test_collect_network_rhel9_metric(void **state)
 {
     struct osi_report *r = osi_test_collect("roots/rhel9");
@@ -153,8 +155,8 @@ static void test_collect_network_rhel9_metric(void **state)
     osi_report_free(r);
 }
 
-/* A container's eth0 is a veth; without /proc/net/ipv6_route (IPv6
- * disabled) the section is still full. */
+/* A container's eth0 is a veth; without IPv6 routes (IPv6 disabled) the
+ * section is still full. */
 static void test_collect_network_container(void **state)
 {
     struct osi_report *r = osi_test_collect("roots/container");
@@ -230,11 +232,12 @@ static void test_collect_network_loopback_only(void **state)
     osi_report_free(r);
 }
 
-/* No /proc/net/route: partial, and server_ip falls back to the first
- * global address of an interface that is up (eth0 is down). Missing sysfs
- * attributes are no failure: eth0's mtu is null, wg0 without a type is
- * still known by its DEVTYPE. */
-static void test_collect_network_no_route_file(void **state)
+/* The route dump fails after the interfaces came whole: partial, no
+ * default route (not even the IPv6 one read before the failure), and
+ * server_ip falls back to the first global address of an interface that
+ * is up (eth0 is down). An attribute the kernel did not send is null:
+ * eth0's mtu. */
+static void test_collect_network_route_dump_fails(void **state)
 {
     struct osi_report *r = osi_test_collect("roots/net-noroutefile");
 
@@ -250,26 +253,28 @@ static void test_collect_network_no_route_file(void **state)
         "wg0 tunnel - 1420 up 10.9.0.3/24");
     assert_string_equal(status(r), "partial");
     assert_string_equal(reason(r),
-                        "/proc/net/route: No such file or directory");
+                        "rtnetlink routes: No buffer space available");
     osi_report_free(r);
 }
 
-/* getifaddrs fails: the section failed, network is null, and server_ip is
- * the last resort; the report still goes out. */
-static void test_collect_network_getifaddrs_fails(void **state)
+/* The rtnetlink socket is refused (seccomp, an LSM): the section failed,
+ * network is null, and server_ip is the last resort; the report still
+ * goes out. */
+static void test_collect_network_rtnetlink_fails(void **state)
 {
-    struct osi_report *r = osi_test_collect("roots/net-noifaddrs");
+    struct osi_report *r = osi_test_collect("roots/net-nonetlink");
 
     (void)state;
     assert_string_equal(osi_report_get_string(r, "server_ip"), "127.0.0.1");
     assert_true(json_is_null(network(r)));
     assert_string_equal(status(r), "failed");
-    assert_string_equal(reason(r), "getifaddrs: No such file or directory");
+    assert_string_equal(reason(r), "rtnetlink: Permission denied");
     osi_report_free(r);
 }
 
-/* No /sys: kinds (but loopback), MACs and MTUs are unknown, routes and
- * addresses are not. */
+/* A kernel before 5.17 sends no IFLA_PARENT_DEV_NAME, and there is no
+ * /sys to ask instead: whether eth0 is hardware is unknown (kind null,
+ * partial); what the messages tell is still there. */
 static void test_collect_network_no_sysfs(void **state)
 {
     struct osi_report *r = osi_test_collect("roots/net-nosysfs");
@@ -279,17 +284,83 @@ static void test_collect_network_no_sysfs(void **state)
     assert_string_equal(net_field(r, "default_interface"), "eth0");
     assert_string_equal(net_field(r, "default_gateway"), "192.0.2.1");
     ASSERT_INTERFACES(r,
-        "lo loopback - - up 127.0.0.1/8",
-        "eth0 - - - up 192.0.2.50/24 default");
+        "lo loopback - 65536 up 127.0.0.1/8",
+        "eth0 - 52:54:00:00:80:02 1500 up 192.0.2.50/24 default");
     assert_string_equal(status(r), "partial");
     assert_string_equal(reason(r),
                         "/sys/class/net: No such file or directory");
     osi_report_free(r);
 }
 
-/* Default routes that must lose: a reject route (metric 0), one on a down
- * interface (100), and one whose metric 4278198272 the kernel prints as
- * -16769024. wlan0 (600) wins, and its address is server_ip though usb0,
+/* A kernel that sends IFLA_PARENT_DEV_NAME needs no /sys: each kind comes
+ * from the messages (hardware first, even with a link kind: wwan0), an
+ * alias label (eth0:1) is an address of eth0, not an interface, and a
+ * point-to-point address is the local one, not the peer's. Default
+ * routes: a dead one (bond0, metric 50) and ones of other tables than
+ * main (veth0, metric 0 and 256) lose; of a multipath one the first hop
+ * counts. */
+static void test_collect_network_kinds_from_netlink(void **state)
+{
+    struct osi_report *r = osi_test_collect("roots/net-kinds");
+
+    (void)state;
+    assert_string_equal(osi_report_get_string(r, "server_ip"), "192.0.2.10");
+    assert_string_equal(net_field(r, "default_interface"), "eth0");
+    assert_string_equal(net_field(r, "default_gateway"), "192.0.2.1");
+    assert_string_equal(net_field(r, "default_interface6"), "eth0");
+    ASSERT_INTERFACES(r,
+        "lo loopback - 65536 up 127.0.0.1/8 ::1/128/host",
+        "eth0 physical 52:54:00:00:90:02 1500 up 192.0.2.10/24 "
+        "192.0.2.11/24 2001:db8:9::10/64/global fec0::10/64/site default",
+        "wwan0 physical - 1500 up",
+        "bond0 virtual 52:54:00:00:90:04 1500 up",
+        "br0 bridge 02:00:00:00:90:05 1500 up",
+        "vxlan42 tunnel 6e:1d:3a:00:90:06 1450 up",
+        "tap1 tunnel 36:5e:a1:00:90:07 1500 up",
+        "ipip0 tunnel - 1480 down",
+        "veth0 veth 0a:58:0a:00:90:09 1500 up",
+        "ppp0 virtual - 1492 up 100.64.0.5/32");
+    assert_string_equal(status(r), "full");
+    osi_report_free(r);
+}
+
+/* No message names a parent, but the kernel sends attributes numbered
+ * after IFLA_PARENT_DEV_NAME: it would have sent one, so eth0 is not
+ * hardware, and /sys, missing here, is not needed. */
+static void test_collect_network_no_parent_known(void **state)
+{
+    struct osi_report *r = osi_test_collect("roots/net-veth-only");
+
+    (void)state;
+    ASSERT_INTERFACES(r,
+        "lo loopback - 65536 up 127.0.0.1/8",
+        "eth0 veth 02:42:ac:11:00:07 1500 up 172.17.0.7/16 default");
+    assert_string_equal(status(r), "full");
+    osi_report_free(r);
+}
+
+/* Messages the kernel should not send are skipped, not trusted: links
+ * without a usable name, an index seen twice, a cut attribute (what came
+ * before it stays), a hardware address too long, an address on no known
+ * interface or with an impossible prefix. */
+static void test_collect_network_malformed_messages(void **state)
+{
+    struct osi_report *r = osi_test_collect("roots/net-malformed");
+
+    (void)state;
+    assert_string_equal(osi_report_get_string(r, "server_ip"), "192.0.2.33");
+    ASSERT_INTERFACES(r,
+        "lo loopback - 65536 up 127.0.0.1/8",
+        "eth0 physical 52:54:00:00:a0:03 1500 up 192.0.2.33/24 default",
+        "eth1 physical 52:54:00:00:a0:05 1500 up",
+        "tun9 tunnel - 1400 up");
+    assert_string_equal(status(r), "full");
+    osi_report_free(r);
+}
+
+/* Default routes that must lose: an unreachable route (metric 0), one on
+ * a down interface (100), and one with metric 4278198272 (past 2^31: a
+ * u32). wlan0 (600) wins, and its address is server_ip though usb0,
  * listed first, has one too. */
 static void test_collect_network_default_route_rules(void **state)
 {
@@ -310,7 +381,7 @@ static void test_collect_network_default_route_rules(void **state)
 }
 
 /* The default route's interface (a raw-IP modem: ARPHRD_NONE, but
- * hardware; metric printed negative) has no IPv4 address yet and no
+ * hardware; metric past 2^31) has no IPv4 address yet and no
  * gateway: server_ip is the first global address instead. */
 static void test_collect_network_default_without_address(void **state)
 {
@@ -353,7 +424,7 @@ static void test_collect_network_names(void **state)
     assert_string_equal(osi_report_get_string(r, "server_ip"), "192.0.2.77");
     ASSERT_INTERFACES(r,
         "lo loopback - 65536 up 127.0.0.1/8",
-        "eth?0 - - - up 192.0.2.77/24",
+        "eth?0 physical 52:54:00:00:70:02 1500 up 192.0.2.77/24",
         "br-caf\xc3\xa9 bridge 02:00:00:00:00:03 1500 up");
     assert_string_equal(status(r), "full");
     osi_report_free(r);
@@ -365,7 +436,7 @@ static void test_collect_network_this_host(void **state)
 {
     struct osi_report *r = NULL;
     struct osi_error err;
-    const json_t *arr, *ifc, *a;
+    const json_t *arr, *ifc = NULL, *a;
     const char *ip;
     int other = 0;
     size_t i, j;
@@ -386,6 +457,14 @@ static void test_collect_network_this_host(void **state)
     if (other)
         assert_true(strncmp(ip, "127.", 4) != 0 && strcmp(ip, "::1") != 0);
     assert_string_not_equal(status(r), "failed");
+    /* Every network namespace has lo: the real dump was parsed. */
+    json_array_foreach(arr, i, ifc)
+        if (strcmp(json_string_value(json_object_get(ifc, "name")), "lo") == 0)
+            break;
+    assert_true(i < json_array_size(arr));
+    assert_string_equal(json_string_value(json_object_get(ifc, "kind")),
+                        "loopback");
+    assert_true(json_integer_value(json_object_get(ifc, "mtu")) > 0);
     osi_report_free(r);
 }
 
@@ -398,9 +477,12 @@ int main(void)
         cmocka_unit_test(test_collect_network_noroute),
         cmocka_unit_test(test_collect_network_ipv6_only),
         cmocka_unit_test(test_collect_network_loopback_only),
-        cmocka_unit_test(test_collect_network_no_route_file),
-        cmocka_unit_test(test_collect_network_getifaddrs_fails),
+        cmocka_unit_test(test_collect_network_route_dump_fails),
+        cmocka_unit_test(test_collect_network_rtnetlink_fails),
         cmocka_unit_test(test_collect_network_no_sysfs),
+        cmocka_unit_test(test_collect_network_kinds_from_netlink),
+        cmocka_unit_test(test_collect_network_no_parent_known),
+        cmocka_unit_test(test_collect_network_malformed_messages),
         cmocka_unit_test(test_collect_network_default_route_rules),
         cmocka_unit_test(test_collect_network_default_without_address),
         cmocka_unit_test(test_collect_network_link_local_only),

@@ -594,7 +594,7 @@ static struct run *run_pw_fake(size_t need, int fail, const char *name)
     pw_fake.need = need;
     pw_fake.fail = fail;
     pw_fake.name = name;
-    run_init(run, "roots/debian12");
+    run_init(run, "roots/username-nss"); /* uid 1000 not in etc/passwd */
     run->sys.getpwuid_r = pw_fake_getpwuid_r;
     run_section(run, osip_collect_username);
     return run;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Section "users" against fixture roots; utmp files are written at test
- * time into a copy of a root, so no binary file is committed. */
+/* Sections "users" and "username" (its etc/passwd lookup before NSS)
+ * against fixture roots; utmp and passwd files are written at test time
+ * into a copy of a root, so no binary file is committed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <utmp.h>
 
 #include "collect_int.h"
+#include "fake_sys.h"
 #include "osi_test.h"
 
 static void make_dirs(const char *root, const char *rel)
@@ -256,6 +258,99 @@ static void test_collect_users_utmp_unreadable(void **state)
     osi_report_free(r);
 }
 
+/* username: NSS stands in for LDAP or sssd, answering "nss-<uid>". */
+static int nss_calls;
+
+static int nss_getpwuid_r(void *data, uid_t uid, struct passwd *pwd,
+                          char *buf, size_t buflen, struct passwd **result)
+{
+    (void)data;
+    nss_calls++;
+    memset(pwd, 0, sizeof(*pwd));
+    snprintf(buf, buflen, "nss-%lu", (unsigned long)uid);
+    pwd->pw_name = buf;
+    pwd->pw_uid = uid;
+    *result = pwd;
+    return 0;
+}
+
+/* Collect a copy of roots/username-nss (login uid 1000) whose etc/passwd
+ * is passwd (none when NULL). */
+static struct osi_report *collect_username(const char *passwd)
+{
+    char *root = osi_test_copy_fixture("roots/username-nss");
+    struct osi_report *r = NULL;
+    struct osi_error err;
+    struct fake_sys fake;
+    struct osip_sys sys;
+    char path[PATH_MAX + 16];
+
+    snprintf(path, sizeof(path), "%s/etc/passwd", root);
+    assert_int_equal(unlink(path), 0);
+    if (passwd != NULL)
+        osi_test_write_file(root, "etc/passwd", passwd);
+    fake_sys_init(&sys, &fake, root);
+    sys.getpwuid_r = nss_getpwuid_r;
+    nss_calls = 0;
+    assert_osi_ok(osip_collect_with(root, &sys, &r, &err), &err);
+    osi_test_rmtree(root);
+    free(root);
+    return r;
+}
+
+/* The uid is in etc/passwd: NSS is not asked. Comments, NIS entries and
+ * uids that only start like 1000 are no match. */
+static void test_collect_username_passwd_file(void **state)
+{
+    struct osi_report *r = collect_username(
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "#alice:x:1000:1000::/home/alice:/bin/sh\n"
+        "+bob::1000:1000:::\n"
+        "carol:x:10000:10000::/home/carol:/bin/sh\n"
+        "erin:x:100:100::/home/erin:/bin/sh\n"
+        "dave:x:1000:1000:Dave:/home/dave:/bin/sh");
+
+    (void)state;
+    assert_string_equal(osi_report_get_string(r, "os_username"), "dave");
+    assert_int_equal(nss_calls, 0);
+    osi_test_assert_section(r, "username", "full", NULL);
+    osi_report_free(r);
+}
+
+/* Not in etc/passwd, or no etc/passwd: NSS knows the user. */
+static void test_collect_username_nss_fallback(void **state)
+{
+    struct osi_report *r = collect_username(
+        "root:x:0:0:root:/root:/bin/bash\n");
+
+    (void)state;
+    assert_string_equal(osi_report_get_string(r, "os_username"), "nss-1000");
+    assert_int_equal(nss_calls, 1);
+    osi_test_assert_section(r, "username", "full", NULL);
+    osi_report_free(r);
+    r = collect_username(NULL);
+    assert_string_equal(osi_report_get_string(r, "os_username"), "nss-1000");
+    assert_int_equal(nss_calls, 1);
+    osi_report_free(r);
+}
+
+/* A name in etc/passwd the report cannot carry (a control character, an
+ * empty name) gives way to the number, as from NSS. */
+static void test_collect_username_passwd_file_bad_name(void **state)
+{
+    struct osi_report *r = collect_username("bad\tname:x:1000:1000:::\n");
+
+    (void)state;
+    assert_string_equal(osi_report_get_string(r, "os_username"), "1000");
+    assert_int_equal(nss_calls, 0);
+    osi_test_assert_section(r, "username", "partial",
+                            "passwd name of uid 1000 is not valid text");
+    osi_report_free(r);
+    r = collect_username(":x:1000:1000:::\n");
+    assert_string_equal(osi_report_get_string(r, "os_username"), "1000");
+    osi_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +362,9 @@ int main(void)
         cmocka_unit_test(test_collect_users_nobody),
         cmocka_unit_test(test_collect_users_fifo_and_bad_session),
         cmocka_unit_test(test_collect_users_utmp_unreadable),
+        cmocka_unit_test(test_collect_username_passwd_file),
+        cmocka_unit_test(test_collect_username_nss_fallback),
+        cmocka_unit_test(test_collect_username_passwd_file_bad_name),
     };
     return cmocka_run_group_tests_name("collect_users", tests, NULL, NULL);
 }

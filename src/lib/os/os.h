@@ -5,7 +5,7 @@
 #ifndef OSINSPECT_OS_H
 #define OSINSPECT_OS_H
 
-#include <ifaddrs.h>
+#include <linux/netlink.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <sys/statvfs.h>
@@ -13,11 +13,22 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+/* Called on one message of an rtnetlink dump; msg->nlmsg_len bytes are
+ * readable. 0 to go on, a negative errno to stop. */
+typedef int osip_rtnl_fn(const struct nlmsghdr *msg, void *arg);
+
 struct osip_sys {
     void *data; /* passed to every function */
     int (*uname)(void *data, struct utsname *out);
-    int (*getifaddrs)(void *data, struct ifaddrs **out);
-    void (*freeifaddrs)(void *data, struct ifaddrs *ifa);
+    /* rtnetlink dumps of this process's network namespace (never of
+     * the collection root): one request per entry of types (RTM_GETLINK,
+     * RTM_GETADDR, RTM_GETROUTE; all address families), in order, on one
+     * socket. fn is called on each message of the answers, the NLMSG_DONE
+     * that ends each dump included, NLMSG_ERROR not; a value other than 0
+     * from fn ends the dumps and is returned. Returns 0 or a negative
+     * errno (no socket, the kernel's error, ...). */
+    int (*rtnl_dump)(void *data, const int *types, size_t n_types,
+                     osip_rtnl_fn *fn, void *arg);
     /* path is absolute, already joined with the collection root */
     int (*statvfs)(void *data, const char *path, struct statvfs *out);
     int (*getpwuid_r)(void *data, uid_t uid, struct passwd *pwd, char *buf,

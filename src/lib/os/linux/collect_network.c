@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Section "network": interfaces from getifaddrs and /sys/class/net, default
- * routes from /proc/net/route and /proc/net/ipv6_route, and server_ip. */
+/* Section "network": interfaces, addresses and default routes from
+ * rtnetlink dumps (sysfs only on kernels before 5.17, to tell hardware),
+ * and server_ip. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <net/route.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,28 +17,59 @@
 #include "../../collect_int.h"
 
 /* ARPHRD_* values (linux/if_arp.h) of devices that only tunnel packets. */
-static const long tunnel_types[] = {
-    768,   /* ARPHRD_TUNNEL: ipip */
-    769,   /* ARPHRD_TUNNEL6: ip6tnl */
+static const unsigned int tunnel_types[] = {
+    768,   /* ARPHRD_TUNNEL: ipip, vti */
+    769,   /* ARPHRD_TUNNEL6: ip6tnl, vti6 */
     776,   /* ARPHRD_SIT */
     778,   /* ARPHRD_IPGRE */
     823,   /* ARPHRD_IP6GRE */
-    65534, /* ARPHRD_NONE: tun, wireguard */
+    65534, /* ARPHRD_NONE: tun, wireguard, xfrm */
+};
+/* Link kinds (IFLA_INFO_KIND) of tunnels whose type is ARPHRD_ETHER or
+ * that the types above may miss: tun covers tap devices too. */
+static const char *const tunnel_kinds[] = {
+    "wireguard", "tun", "gretap", "ip6gretap", "erspan", "ip6erspan",
+    "vxlan", "geneve",
 };
 #define ARPHRD_LOOPBACK_TYPE 772
+/* linux/if_link.h numbers, fixed by the ABI; older headers lack them. */
+#define OSIP_IFLA_PARENT_DEV_NAME 56
+#define OSIP_IFLA_PARENT_DEV_BUS_NAME 57
 
-struct iface {
-    const char *name; /* borrowed from the getifaddrs list */
-    unsigned int flags;
+struct link {
+    int index;
+    char name[IFNAMSIZ];
+    unsigned int flags;          /* IFF_* */
+    unsigned int type;           /* ARPHRD_* */
+    uint32_t mtu;                /* 0 when not sent */
+    unsigned char mac[32];       /* MAX_ADDR_LEN */
+    size_t mac_len;
+    char kind[32];               /* IFLA_INFO_KIND, "" when none */
+    int parent;                  /* IFLA_PARENT_DEV_NAME was sent */
+};
+
+struct addr {
+    int index;
+    int family;
+    unsigned int prefix;
+    unsigned char bytes[16];
 };
 
 struct net {
-    struct ifaddrs *ifa;
-    struct iface *ifs;
-    size_t n_ifs;
+    struct link *links;
+    size_t n_links, cap_links;
+    struct addr *addrs;
+    size_t n_addrs, cap_addrs;
+    /* The kernel sends IFLA_PARENT_DEV_NAME (Linux 5.17) for devices that
+     * sit on hardware: its absence then means "virtual". */
+    int parents_known;
+    int sysfs;           /* sys/class/net: 1 there, 0 missing, -1 not seen */
+    int dumps_done;      /* dumps answered to the end */
     char def4[IFNAMSIZ]; /* interface of the IPv4 default route, or "" */
     struct in_addr gw4;  /* its gateway; 0.0.0.0 when it has none */
+    uint32_t metric4;
     char def6[IFNAMSIZ]; /* interface of the IPv6 default route, or "" */
+    uint32_t metric6;
 };
 
 /* Which addresses pick_addr() accepts, beyond "not loopback". */
@@ -47,197 +79,296 @@ enum {
     PICK_GLOBAL = 4,      /* not link-local (nor site-local for IPv6) */
 };
 
-static struct iface *find_iface(const struct net *n, const char *name)
+static const struct link *link_by_index(const struct net *n, int index)
 {
-    for (size_t i = 0; i < n->n_ifs; i++)
-        if (strcmp(n->ifs[i].name, name) == 0)
-            return &n->ifs[i];
+    for (size_t i = 0; i < n->n_links; i++)
+        if (n->links[i].index == index)
+            return &n->links[i];
     return NULL;
 }
 
-/* The interfaces in order of first appearance; getifaddrs lists an
- * AF_PACKET entry for every interface, addresses or not. */
-static int list_ifaces(struct net *n)
+/* Attributes of a message: the first at off bytes into msg, aligned. */
+struct attrs {
+    const unsigned char *p;
+    size_t left;
+};
+
+static void attrs_init(struct attrs *it, const struct nlmsghdr *msg,
+                       size_t hdr)
 {
-    size_t cap = 0;
+    size_t off = NLMSG_LENGTH(NLMSG_ALIGN(hdr));
 
-    for (const struct ifaddrs *a = n->ifa; a != NULL; a = a->ifa_next) {
-        struct iface *ifc;
+    it->p = (const unsigned char *)msg + off;
+    it->left = msg->nlmsg_len > off ? msg->nlmsg_len - off : 0;
+}
 
-        if (a->ifa_name == NULL)
-            continue;
-        ifc = find_iface(n, a->ifa_name);
-        if (ifc != NULL) {
-            ifc->flags |= a->ifa_flags;
-            continue;
+/* The next well-formed attribute: its type (nesting flags off), payload
+ * and length. 0 at the end or at a malformed attribute. */
+static int attrs_next(struct attrs *it, unsigned int *type,
+                      const unsigned char **data, size_t *len)
+{
+    struct rtattr a;
+    size_t step;
+
+    if (it->left < sizeof(a))
+        return 0;
+    memcpy(&a, it->p, sizeof(a));
+    if (a.rta_len < sizeof(a) || a.rta_len > it->left)
+        return 0;
+    *type = a.rta_type & NLA_TYPE_MASK;
+    *data = it->p + RTA_LENGTH(0);
+    *len = a.rta_len - RTA_LENGTH(0);
+    step = RTA_ALIGN(a.rta_len);
+    it->p += step < it->left ? step : it->left;
+    it->left -= step < it->left ? step : it->left;
+    return 1;
+}
+
+/* A NUL-terminated string attribute into buf; 0 when it is not one or does
+ * not fit. */
+static int attr_string(const unsigned char *data, size_t len, char *buf,
+                       size_t size)
+{
+    size_t n = strnlen((const char *)data, len);
+
+    if (n == len || n == 0 || n >= size)
+        return 0;
+    memcpy(buf, data, n + 1);
+    return 1;
+}
+
+static uint32_t attr_u32(const unsigned char *data, size_t len)
+{
+    uint32_t v = 0;
+
+    if (len >= sizeof(v))
+        memcpy(&v, data, sizeof(v));
+    return v;
+}
+
+/* IFLA_INFO_KIND inside IFLA_LINKINFO. */
+static void parse_linkinfo(struct link *l, const unsigned char *data,
+                           size_t len)
+{
+    struct attrs it = { data, len };
+    const unsigned char *d;
+    unsigned int type;
+    size_t dlen;
+
+    while (attrs_next(&it, &type, &d, &dlen))
+        if (type == IFLA_INFO_KIND &&
+            !attr_string(d, dlen, l->kind, sizeof(l->kind)))
+            l->kind[0] = '\0';
+}
+
+static int parse_link(struct net *n, const struct nlmsghdr *msg)
+{
+    struct ifinfomsg ifi;
+    struct attrs it;
+    struct link l, *slot;
+    const unsigned char *d;
+    unsigned int type;
+    size_t len;
+
+    if (msg->nlmsg_len < NLMSG_LENGTH(sizeof(ifi)))
+        return 0;
+    memcpy(&ifi, NLMSG_DATA(msg), sizeof(ifi));
+    memset(&l, 0, sizeof(l));
+    l.index = ifi.ifi_index;
+    l.flags = ifi.ifi_flags;
+    l.type = ifi.ifi_type;
+    attrs_init(&it, msg, sizeof(ifi));
+    while (attrs_next(&it, &type, &d, &len)) {
+        if (type > OSIP_IFLA_PARENT_DEV_BUS_NAME)
+            n->parents_known = 1;
+        switch (type) {
+        case IFLA_IFNAME:
+            if (!attr_string(d, len, l.name, sizeof(l.name)))
+                l.name[0] = '\0';
+            break;
+        case IFLA_MTU:
+            l.mtu = attr_u32(d, len);
+            break;
+        case IFLA_ADDRESS:
+            if (len <= sizeof(l.mac)) {
+                memcpy(l.mac, d, len);
+                l.mac_len = len;
+            }
+            break;
+        case IFLA_LINKINFO:
+            parse_linkinfo(&l, d, len);
+            break;
+        case OSIP_IFLA_PARENT_DEV_NAME:
+            l.parent = 1;
+            n->parents_known = 1;
+            break;
+        default:
+            break;
         }
-        ifc = osip_grow(n->ifs, n->n_ifs, &cap, sizeof(*ifc), 16);
-        if (ifc == NULL)
-            return -ENOMEM;
-        n->ifs = ifc;
-        n->ifs[n->n_ifs].name = a->ifa_name;
-        n->ifs[n->n_ifs].flags = a->ifa_flags;
-        n->n_ifs++;
     }
+    /* A link without a name has nothing to report by; one listed twice
+     * (renamed while the dump ran) counts once. */
+    if (l.name[0] == '\0' || link_by_index(n, l.index) != NULL)
+        return 0;
+    slot = osip_grow(n->links, n->n_links, &n->cap_links, sizeof(*slot), 8);
+    if (slot == NULL)
+        return -ENOMEM;
+    n->links = slot;
+    n->links[n->n_links++] = l;
     return 0;
 }
+
+/* The address of an interface is IFA_LOCAL where there is one (on a
+ * point-to-point link IFA_ADDRESS is the peer), else IFA_ADDRESS, as
+ * getifaddrs takes it. */
+static int parse_addr(struct net *n, const struct nlmsghdr *msg)
+{
+    struct ifaddrmsg ifa;
+    struct attrs it;
+    struct addr a, *slot;
+    const unsigned char *d, *local = NULL, *address = NULL;
+    unsigned int type;
+    size_t len, want;
+
+    if (msg->nlmsg_len < NLMSG_LENGTH(sizeof(ifa)))
+        return 0;
+    memcpy(&ifa, NLMSG_DATA(msg), sizeof(ifa));
+    if (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)
+        return 0;
+    want = ifa.ifa_family == AF_INET ? 4 : 16;
+    attrs_init(&it, msg, sizeof(ifa));
+    while (attrs_next(&it, &type, &d, &len)) {
+        if (type == IFA_LOCAL && len == want)
+            local = d;
+        else if (type == IFA_ADDRESS && len == want)
+            address = d;
+    }
+    if (local == NULL)
+        local = address;
+    if (local == NULL || ifa.ifa_prefixlen > want * 8)
+        return 0;
+    memset(&a, 0, sizeof(a));
+    a.index = (int)ifa.ifa_index;
+    a.family = ifa.ifa_family;
+    a.prefix = ifa.ifa_prefixlen;
+    memcpy(a.bytes, local, want);
+    slot = osip_grow(n->addrs, n->n_addrs, &n->cap_addrs, sizeof(*slot), 16);
+    if (slot == NULL)
+        return -ENOMEM;
+    n->addrs = slot;
+    n->addrs[n->n_addrs++] = a;
+    return 0;
+}
+
 
 /* A route's interface counts only when it is one of ours and up: routes
  * of a device going down can linger in the table for a moment. */
-static int route_iface_ok(const struct net *n, const char *name, int is_v6)
+static int route_iface_ok(const struct link *l, int is_v6)
 {
-    const struct iface *ifc = find_iface(n, name);
-
-    if (ifc == NULL || !(ifc->flags & IFF_UP))
+    if (l == NULL || !(l->flags & IFF_UP))
         return 0;
     /* The kernel puts IPv6 reject routes, a ::/0 one included, on lo. */
-    return !(is_v6 && (ifc->flags & IFF_LOOPBACK));
+    return !(is_v6 && (l->flags & IFF_LOOPBACK));
 }
 
-static int parse_unsigned(const char *s, int base, unsigned long long max,
-                          unsigned long long *out)
+/* The first next hop of RTA_MULTIPATH: its interface and gateway. */
+static void first_nexthop(const unsigned char *data, size_t len,
+                          uint32_t *oif, const unsigned char **gw,
+                          size_t *gw_len)
 {
-    unsigned long long v;
-    char *end;
+    struct rtnexthop nh;
+    struct attrs it;
+    const unsigned char *d;
+    unsigned int type;
+    size_t dlen;
 
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
+    if (len < sizeof(nh))
+        return;
+    memcpy(&nh, data, sizeof(nh));
+    if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > len)
+        return;
+    *oif = (uint32_t)nh.rtnh_ifindex;
+    it.p = data + RTNH_LENGTH(0);
+    it.left = nh.rtnh_len - RTNH_LENGTH(0);
+    while (attrs_next(&it, &type, &d, &dlen))
+        if (type == RTA_GATEWAY) {
+            *gw = d;
+            *gw_len = dlen;
+        }
 }
 
-/* Split a line into at most max white-space separated fields, in place. */
-static size_t split_fields(char *line, char **fields, size_t max)
+/* A default route of the main table (the one /proc/net/route shows, and
+ * the one a lookup ends in): the lowest metric among the up interfaces
+ * wins, as the kernel's lookup picks it; the first on ties. */
+static void parse_route(struct net *n, const struct nlmsghdr *msg)
 {
-    char *save = NULL, *tok;
-    size_t n = 0;
+    struct rtmsg rtm;
+    struct attrs it;
+    const unsigned char *d, *gw = NULL;
+    const struct link *l;
+    unsigned int type;
+    uint32_t table, oif = 0, metric = 0;
+    size_t len, gw_len = 0;
+    int is_v6;
 
-    for (tok = strtok_r(line, " \t", &save); tok != NULL && n < max;
-         tok = strtok_r(NULL, " \t", &save))
-        fields[n++] = tok;
-    return n;
-}
-
-/* Call fn on each line, the first (the header of /proc/net/route) skipped
- * when skip_header is set. */
-static void for_each_line(char *text, int skip_header,
-                          void (*fn)(char *line, void *payload),
-                          void *payload)
-{
-    char *line = text;
-
-    while (line != NULL && *line != '\0') {
-        char *nl = strchr(line, '\n');
-
-        if (nl != NULL)
-            *nl = '\0';
-        if (!skip_header)
-            fn(line, payload);
-        skip_header = 0;
-        line = nl ? nl + 1 : NULL;
+    if (msg->nlmsg_len < NLMSG_LENGTH(sizeof(rtm)))
+        return;
+    memcpy(&rtm, NLMSG_DATA(msg), sizeof(rtm));
+    /* Reject routes (unreachable, prohibit, blackhole) carry no traffic;
+     * a dead next hop neither. */
+    if ((rtm.rtm_family != AF_INET && rtm.rtm_family != AF_INET6) ||
+        rtm.rtm_dst_len != 0 || rtm.rtm_type != RTN_UNICAST ||
+        (rtm.rtm_flags & RTNH_F_DEAD))
+        return;
+    is_v6 = rtm.rtm_family == AF_INET6;
+    table = rtm.rtm_table;
+    attrs_init(&it, msg, sizeof(rtm));
+    while (attrs_next(&it, &type, &d, &len)) {
+        if (type == RTA_TABLE) {
+            table = attr_u32(d, len);
+        } else if (type == RTA_OIF) {
+            oif = attr_u32(d, len);
+        } else if (type == RTA_PRIORITY) {
+            metric = attr_u32(d, len);
+        } else if (type == RTA_GATEWAY) {
+            gw = d;
+            gw_len = len;
+        } else if (type == RTA_MULTIPATH) {
+            first_nexthop(d, len, &oif, &gw, &gw_len);
+        }
     }
-}
-
-struct route_pick {
-    const struct net *net;
-    int found;
-    uint32_t metric;
-    char ifname[IFNAMSIZ];
-    uint32_t gw; /* IPv4 gateway as the kernel printed it (network order) */
-};
-
-/* "Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT",
- * addresses in hex of the network-order value, metric in decimal. */
-static void route4_line(char *line, void *payload)
-{
-    struct route_pick *p = payload;
-    char *f[8];
-    unsigned long long dst, gw, flags, mask;
-    long long metric;
-    char *end;
-
-    if (split_fields(line, f, 8) < 8 || strlen(f[0]) >= IFNAMSIZ ||
-        parse_unsigned(f[1], 16, UINT32_MAX, &dst) != 0 ||
-        parse_unsigned(f[2], 16, UINT32_MAX, &gw) != 0 ||
-        parse_unsigned(f[3], 16, 0xffff, &flags) != 0 ||
-        parse_unsigned(f[7], 16, UINT32_MAX, &mask) != 0)
-        return;
-    /* The kernel prints the u32 metric with %d: past 2^31 it is negative. */
-    errno = 0;
-    metric = strtoll(f[6], &end, 10);
-    if (errno != 0 || end == f[6] || *end != '\0' || metric < INT32_MIN ||
-        metric > (long long)UINT32_MAX)
-        return;
-    if (dst != 0 || mask != 0 || !(flags & RTF_UP) || (flags & RTF_REJECT) ||
-        !route_iface_ok(p->net, f[0], 0))
-        return;
-    if (p->found && (uint32_t)metric >= p->metric)
-        return;
-    p->found = 1;
-    p->metric = (uint32_t)metric;
-    p->gw = (uint32_t)gw;
-    memcpy(p->ifname, f[0], strlen(f[0]) + 1);
-}
-
-/* "dst dst_len src src_len next_hop metric refcnt use flags iface", all
- * but the name in hex. */
-static void route6_line(char *line, void *payload)
-{
-    static const char zero[] = "00000000000000000000000000000000";
-    struct route_pick *p = payload;
-    char *f[10];
-    unsigned long long plen, metric, flags;
-
-    if (split_fields(line, f, 10) < 10 || strlen(f[9]) >= IFNAMSIZ ||
-        strcmp(f[0], zero) != 0 ||
-        parse_unsigned(f[1], 16, 128, &plen) != 0 || plen != 0 ||
-        parse_unsigned(f[5], 16, UINT32_MAX, &metric) != 0 ||
-        parse_unsigned(f[8], 16, UINT32_MAX, &flags) != 0)
-        return;
-    if ((flags & RTF_REJECT) || !route_iface_ok(p->net, f[9], 1))
-        return;
-    if (p->found && (uint32_t)metric >= p->metric)
-        return;
-    p->found = 1;
-    p->metric = (uint32_t)metric;
-    memcpy(p->ifname, f[9], strlen(f[9]) + 1);
-}
-
-/* The default route of one family: the lowest metric among the up
- * interfaces, as the kernel's lookup picks it. */
-static void read_default_route(struct osip_ctx *ctx, struct net *n,
-                               int is_v6)
-{
-    const char *path = is_v6 ? "proc/net/ipv6_route" : "proc/net/route";
-    struct route_pick p;
-    char *text;
-    size_t len;
-    int r;
-
-    r = osip_read_file(ctx, path, &text, &len);
-    if (r < 0) {
-        /* A kernel booted with ipv6.disable=1 has no IPv6 routing table:
-         * a host state, not a read failure. */
-        if (!(is_v6 && r == -ENOENT))
-            osip_sec_file_error(ctx, path, r, 0);
-        return;
-    }
-    memset(&p, 0, sizeof(p));
-    p.net = n;
-    for_each_line(text, !is_v6, is_v6 ? route6_line : route4_line, &p);
-    free(text);
-    if (!p.found)
+    l = link_by_index(n, (int)oif);
+    if (table != RT_TABLE_MAIN || !route_iface_ok(l, is_v6))
         return;
     if (is_v6) {
-        memcpy(n->def6, p.ifname, sizeof(n->def6));
+        if (n->def6[0] != '\0' && metric >= n->metric6)
+            return;
+        memcpy(n->def6, l->name, sizeof(n->def6));
+        n->metric6 = metric;
     } else {
-        memcpy(n->def4, p.ifname, sizeof(n->def4));
-        n->gw4.s_addr = p.gw;
+        if (n->def4[0] != '\0' && metric >= n->metric4)
+            return;
+        memcpy(n->def4, l->name, sizeof(n->def4));
+        n->metric4 = metric;
+        n->gw4.s_addr = 0;
+        if (gw != NULL && gw_len == sizeof(n->gw4))
+            memcpy(&n->gw4, gw, sizeof(n->gw4));
     }
+}
+
+static int on_rtnl_message(const struct nlmsghdr *msg, void *arg)
+{
+    struct net *n = arg;
+
+    if (msg->nlmsg_type == NLMSG_DONE)
+        n->dumps_done++;
+    else if (msg->nlmsg_type == RTM_NEWLINK)
+        return parse_link(n, msg);
+    else if (msg->nlmsg_type == RTM_NEWADDR)
+        return parse_addr(n, msg);
+    else if (msg->nlmsg_type == RTM_NEWROUTE)
+        parse_route(n, msg);
+    return 0;
 }
 
 static int is_v4_loopback_or_any(const struct in_addr *a)
@@ -261,36 +392,21 @@ static const char *v6_scope(const struct in6_addr *a)
     return "global";
 }
 
-static const struct in_addr *sa_in(const struct sockaddr *sa)
+static int addr_acceptable(const struct addr *a, unsigned int how)
 {
-    return &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-}
+    if (a->family == AF_INET) {
+        struct in_addr in;
 
-static const struct in6_addr *sa_in6(const struct sockaddr *sa)
-{
-    return &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-}
-
-static int addr_family(const struct ifaddrs *a)
-{
-    if (a->ifa_addr == NULL)
-        return AF_UNSPEC;
-    return a->ifa_addr->sa_family;
-}
-
-static int addr_acceptable(const struct ifaddrs *a, unsigned int how)
-{
-    if (addr_family(a) == AF_INET) {
-        const struct in_addr *in = sa_in(a->ifa_addr);
-
-        return !is_v4_loopback_or_any(in) &&
-               !((how & PICK_GLOBAL) && is_v4_link_local(in));
+        memcpy(&in, a->bytes, sizeof(in));
+        return !is_v4_loopback_or_any(&in) &&
+               !((how & PICK_GLOBAL) && is_v4_link_local(&in));
     } else {
-        const struct in6_addr *in6 = sa_in6(a->ifa_addr);
+        struct in6_addr in6;
 
-        if (IN6_IS_ADDR_LOOPBACK(in6) || IN6_IS_ADDR_UNSPECIFIED(in6))
+        memcpy(&in6, a->bytes, sizeof(in6));
+        if (IN6_IS_ADDR_LOOPBACK(&in6) || IN6_IS_ADDR_UNSPECIFIED(&in6))
             return 0;
-        return !(how & PICK_GLOBAL) || strcmp(v6_scope(in6), "global") == 0;
+        return !(how & PICK_GLOBAL) || strcmp(v6_scope(&in6), "global") == 0;
     }
 }
 
@@ -299,21 +415,17 @@ static int addr_acceptable(const struct ifaddrs *a, unsigned int how)
 static int pick_addr(const struct net *n, int family, const char *ifname,
                      unsigned int how, char *buf, size_t size)
 {
-    for (const struct ifaddrs *a = n->ifa; a != NULL; a = a->ifa_next) {
-        const struct iface *ifc;
+    for (size_t i = 0; i < n->n_addrs; i++) {
+        const struct addr *a = &n->addrs[i];
+        const struct link *l = link_by_index(n, a->index);
 
-        if (addr_family(a) != family || a->ifa_name == NULL ||
-            (ifname != NULL && strcmp(a->ifa_name, ifname) != 0))
-            continue;
-        ifc = find_iface(n, a->ifa_name);
-        if (ifc == NULL || ((how & PICK_UP) && !(ifc->flags & IFF_UP)) ||
-            ((how & PICK_NOT_LO_IF) && (ifc->flags & IFF_LOOPBACK)) ||
+        if (a->family != family || l == NULL ||
+            (ifname != NULL && strcmp(l->name, ifname) != 0) ||
+            ((how & PICK_UP) && !(l->flags & IFF_UP)) ||
+            ((how & PICK_NOT_LO_IF) && (l->flags & IFF_LOOPBACK)) ||
             !addr_acceptable(a, how))
             continue;
-        return inet_ntop(family,
-                         family == AF_INET ? (const void *)sa_in(a->ifa_addr)
-                                           : (const void *)sa_in6(a->ifa_addr),
-                         buf, (socklen_t)size) != NULL;
+        return inet_ntop(family, a->bytes, buf, (socklen_t)size) != NULL;
     }
     return 0;
 }
@@ -362,217 +474,131 @@ static int sysfs_name_ok(const char *name)
            strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
-static int sysfs_path(char *path, size_t size, const char *ifname,
-                      const char *attr)
-{
-    int r = snprintf(path, size, "sys/class/net/%s%s%s", ifname,
-                     attr ? "/" : "", attr ? attr : "");
-
-    return r >= 0 && (size_t)r < size;
-}
-
-/* Whether sys/class/net/<if>/<attr> exists; in sysfs `device` is a
- * symlink, in fixtures it may be a directory: either counts. */
-static int sysfs_exists(struct osip_ctx *ctx, const char *ifname,
-                        const char *attr)
+/* Whether the interface sits on hardware, from sysfs, for kernels that do
+ * not send IFLA_PARENT_DEV_NAME: sys/class/net/<if>/device is the same
+ * parent device (a symlink in sysfs; a directory in fixtures counts).
+ * 1 yes, 0 no, -1 unknown (no sysfs, reported once as partial). */
+static int sysfs_has_device(struct osip_ctx *ctx, struct net *n,
+                            const char *ifname)
 {
     char path[PATH_MAX];
-
-    return sysfs_path(path, sizeof(path), ifname, attr) &&
-           osip_path_exists(ctx, path, 0) > 0;
-}
-
-static int sysfs_line(struct osip_ctx *ctx, const char *ifname,
-                      const char *attr, char *buf, size_t size)
-{
-    char path[PATH_MAX];
-
-    if (!sysfs_path(path, sizeof(path), ifname, attr))
-        return -ENAMETOOLONG;
-    return osip_read_line(ctx, path, buf, size);
-}
-
-/* A decimal attribute (type, ifindex, iflink, mtu); -1 when unreadable. */
-static long sysfs_long(struct osip_ctx *ctx, const char *ifname,
-                       const char *attr)
-{
-    unsigned long long v;
-    char buf[32];
-
-    if (sysfs_line(ctx, ifname, attr, buf, sizeof(buf)) != 0 ||
-        parse_unsigned(buf, 10, INT32_MAX, &v) != 0)
-        return -1;
-    return (long)v;
-}
-
-/* DEVTYPE= of the interface's uevent into buf ("" when none). */
-static void sysfs_devtype(struct osip_ctx *ctx, const char *ifname,
-                          char *buf, size_t size)
-{
-    char path[PATH_MAX];
-    char *text, *line;
-    size_t len;
     int r;
 
-    buf[0] = '\0';
-    if (!sysfs_path(path, sizeof(path), ifname, "uevent"))
-        return;
-    r = osip_read_file(ctx, path, &text, &len);
-    if (r < 0)
-        return;
-    for (line = text; line != NULL; line = strchr(line, '\n')) {
-        line += *line == '\n';
-        if (strncmp(line, "DEVTYPE=", 8) == 0) {
-            size_t n = strcspn(line + 8, "\n");
+    if (n->sysfs < 0) {
+        struct stat st;
 
-            if (n < size) {
-                memcpy(buf, line + 8, n);
-                buf[n] = '\0';
-            }
-            break;
-        }
+        r = osip_stat(ctx, "sys/class/net", 1, &st);
+        if (r == 0 && !S_ISDIR(st.st_mode))
+            r = -ENOTDIR;
+        if (r < 0)
+            osip_sec_file_error(ctx, "sys/class/net", r, 0);
+        n->sysfs = r == 0;
     }
-    free(text);
+    if (!n->sysfs || !sysfs_name_ok(ifname))
+        return -1;
+    r = snprintf(path, sizeof(path), "sys/class/net/%s", ifname);
+    if (r < 0 || (size_t)r >= sizeof(path) - sizeof("/device") ||
+        osip_path_exists(ctx, path, 0) <= 0)
+        return -1;
+    memcpy(path + r, "/device", sizeof("/device"));
+    r = osip_path_exists(ctx, path, 0);
+    return r < 0 ? -1 : r;
 }
 
-static int is_tunnel_type(long type)
+static int is_tunnel(const struct link *l)
 {
     for (size_t i = 0; i < sizeof(tunnel_types) / sizeof(*tunnel_types); i++)
-        if (type == tunnel_types[i])
+        if (l->type == tunnel_types[i])
+            return 1;
+    for (size_t i = 0; i < sizeof(tunnel_kinds) / sizeof(*tunnel_kinds); i++)
+        if (strcmp(l->kind, tunnel_kinds[i]) == 0)
             return 1;
     return 0;
 }
 
-/* What the interface is, from sysfs; NULL when sysfs does not know it. */
-static const char *iface_kind(struct osip_ctx *ctx, const struct iface *ifc)
+/* What the interface is; NULL when that cannot be told. */
+static const char *link_kind(struct osip_ctx *ctx, struct net *n,
+                             const struct link *l)
 {
-    const char *name = ifc->name;
-    char devtype[32];
-    long type, ifindex, iflink;
+    int hardware = l->parent;
 
-    if (ifc->flags & IFF_LOOPBACK)
+    if ((l->flags & IFF_LOOPBACK) || l->type == ARPHRD_LOOPBACK_TYPE)
         return "loopback";
-    if (!sysfs_exists(ctx, name, NULL))
-        return NULL;
-    type = sysfs_long(ctx, name, "type");
-    if (type == ARPHRD_LOOPBACK_TYPE)
-        return "loopback";
-    sysfs_devtype(ctx, name, devtype, sizeof(devtype));
-    if (strcmp(devtype, "bridge") == 0 || sysfs_exists(ctx, name, "bridge"))
+    if (strcmp(l->kind, "bridge") == 0)
         return "bridge";
+    if (!n->parents_known && (hardware = sysfs_has_device(ctx, n, l->name)) < 0)
+        return NULL;
     /* Hardware first: a modem in raw-IP mode has type ARPHRD_NONE too. */
-    if (sysfs_exists(ctx, name, "device"))
+    if (hardware)
         return "physical";
-    if (is_tunnel_type(type) || strcmp(devtype, "wireguard") == 0 ||
-        sysfs_exists(ctx, name, "tun_flags"))
+    if (is_tunnel(l))
         return "tunnel";
-    /* veth has no DEVTYPE and names its peer in iflink; vlan, macvlan and
-     * the like name their lower device but have a DEVTYPE. */
-    ifindex = sysfs_long(ctx, name, "ifindex");
-    iflink = sysfs_long(ctx, name, "iflink");
-    if (devtype[0] == '\0' && ifindex > 0 && iflink > 0 && ifindex != iflink)
+    if (strcmp(l->kind, "veth") == 0)
         return "veth";
     return "virtual";
 }
 
 /* The hardware address, lowercase; NULL when absent or all zeros. */
-static json_t *iface_mac(struct osip_ctx *ctx, const char *name)
+static json_t *link_mac(const struct link *l)
 {
-    char buf[128];
+    static const char hex[] = "0123456789abcdef";
+    char buf[sizeof(l->mac) * 3];
+    size_t pos = 0;
     int nonzero = 0;
 
-    if (sysfs_line(ctx, name, "address", buf, sizeof(buf)) != 0 ||
-        buf[0] == '\0')
-        return json_null();
-    for (char *p = buf; *p != '\0'; p++) {
-        if (!isxdigit((unsigned char)*p) && *p != ':')
-            return json_null();
-        *p = (char)tolower((unsigned char)*p);
-        nonzero |= *p != '0' && *p != ':';
+    for (size_t i = 0; i < l->mac_len; i++) {
+        if (i > 0)
+            buf[pos++] = ':';
+        buf[pos++] = hex[l->mac[i] >> 4];
+        buf[pos++] = hex[l->mac[i] & 15];
+        nonzero |= l->mac[i] != 0;
     }
+    buf[pos] = '\0';
     return nonzero ? json_string(buf) : json_null();
 }
 
-static int mask_prefix(const struct sockaddr *mask, int family)
-{
-    const unsigned char *b;
-    size_t n;
-    int bits = 0;
-
-    if (mask == NULL || mask->sa_family != family)
-        return -1;
-    if (family == AF_INET) {
-        b = (const unsigned char *)&sa_in(mask)->s_addr;
-        n = 4;
-    } else {
-        b = sa_in6(mask)->s6_addr;
-        n = 16;
-    }
-    for (size_t i = 0; i < n; i++)
-        for (int j = 7; j >= 0; j--) {
-            if (!(b[i] & (1u << j)))
-                return bits;
-            bits++;
-        }
-    return bits;
-}
-
 static void append_addr(struct osip_ctx *ctx, json_t *arr,
-                        const struct ifaddrs *a)
+                        const struct addr *a)
 {
-    int family = addr_family(a);
-    const void *src = family == AF_INET ? (const void *)sa_in(a->ifa_addr)
-                                        : (const void *)sa_in6(a->ifa_addr);
     char buf[INET6_ADDRSTRLEN];
-    int prefix;
     json_t *o;
 
-    if (inet_ntop(family, src, buf, sizeof(buf)) == NULL)
+    if (inet_ntop(a->family, a->bytes, buf, sizeof(buf)) == NULL)
         return;
-    prefix = mask_prefix(a->ifa_netmask, family);
     o = osip_append(ctx, arr, json_object());
     osip_set(ctx, o, "address", json_string(buf));
-    osip_set(ctx, o, "prefix",
-             prefix < 0 ? json_null() : json_integer(prefix));
-    if (family == AF_INET6)
-        osip_set(ctx, o, "scope", json_string(v6_scope(src)));
+    osip_set(ctx, o, "prefix", json_integer(a->prefix));
+    if (a->family == AF_INET6) {
+        struct in6_addr in6;
+
+        memcpy(&in6, a->bytes, sizeof(in6));
+        osip_set(ctx, o, "scope", json_string(v6_scope(&in6)));
+    }
 }
 
-static void add_iface(struct osip_ctx *ctx, const struct net *n,
-                      const struct iface *ifc, int have_sysfs, json_t *arr)
+static void add_link(struct osip_ctx *ctx, struct net *n,
+                     const struct link *l, json_t *arr)
 {
-    int sysfs = have_sysfs && sysfs_name_ok(ifc->name);
-    const char *kind = NULL;
+    const char *kind = link_kind(ctx, n, l);
     json_t *o, *v4, *v6;
-    long mtu = -1;
 
-    if (sysfs) {
-        kind = iface_kind(ctx, ifc);
-        mtu = sysfs_long(ctx, ifc->name, "mtu");
-    } else if (ifc->flags & IFF_LOOPBACK) {
-        kind = "loopback";
-    }
     o = osip_append(ctx, arr, json_object());
-    osip_set(ctx, o, "name", text_json(ifc->name));
+    osip_set(ctx, o, "name", text_json(l->name));
     osip_set(ctx, o, "kind", kind ? json_string(kind) : json_null());
-    osip_set(ctx, o, "mac", sysfs ? iface_mac(ctx, ifc->name) : json_null());
-    osip_set(ctx, o, "mtu", mtu > 0 ? json_integer(mtu) : json_null());
-    osip_set(ctx, o, "up", json_boolean(ifc->flags & IFF_UP));
+    osip_set(ctx, o, "mac", link_mac(l));
+    osip_set(ctx, o, "mtu", l->mtu > 0 ? json_integer(l->mtu) : json_null());
+    osip_set(ctx, o, "up", json_boolean(l->flags & IFF_UP));
     v4 = osip_set(ctx, o, "ipv4", json_array());
     v6 = osip_set(ctx, o, "ipv6", json_array());
-    for (const struct ifaddrs *a = n->ifa; a != NULL; a = a->ifa_next) {
-        int family = addr_family(a);
+    for (size_t i = 0; i < n->n_addrs; i++) {
+        const struct addr *a = &n->addrs[i];
 
-        if (a->ifa_name == NULL || strcmp(a->ifa_name, ifc->name) != 0)
-            continue;
-        if (family == AF_INET)
-            append_addr(ctx, v4, a);
-        else if (family == AF_INET6)
-            append_addr(ctx, v6, a);
+        if (a->index == l->index)
+            append_addr(ctx, a->family == AF_INET ? v4 : v6, a);
     }
     osip_set(ctx, o, "default_route",
-             json_boolean(strcmp(ifc->name, n->def4) == 0 ||
-                          strcmp(ifc->name, n->def6) == 0));
+             json_boolean(strcmp(l->name, n->def4) == 0 ||
+                          strcmp(l->name, n->def6) == 0));
 }
 
 static json_t *name_or_null(const char *name)
@@ -580,8 +606,7 @@ static json_t *name_or_null(const char *name)
     return name[0] != '\0' ? text_json(name) : json_null();
 }
 
-static void build_network(struct osip_ctx *ctx, const struct net *n,
-                          int have_sysfs)
+static void build_network(struct osip_ctx *ctx, struct net *n)
 {
     char gw[INET_ADDRSTRLEN];
     json_t *net, *arr;
@@ -595,55 +620,40 @@ static void build_network(struct osip_ctx *ctx, const struct net *n,
         osip_set(ctx, net, "default_gateway", json_null());
     osip_set(ctx, net, "default_interface6", name_or_null(n->def6));
     arr = osip_set(ctx, net, "interfaces", json_array());
-    for (size_t i = 0; i < n->n_ifs; i++)
-        add_iface(ctx, n, &n->ifs[i], have_sysfs, arr);
-}
-
-/* sys/class/net must be there for kinds and hardware data; missing in a
- * container without /sys, for one. */
-static int check_sysfs(struct osip_ctx *ctx)
-{
-    const char *path = "sys/class/net";
-    struct stat st;
-    int r = osip_stat(ctx, path, 1, &st);
-
-    if (r < 0) {
-        osip_sec_file_error(ctx, path, r, 0);
-        return 0;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        osip_sec_file_error(ctx, path, -ENOTDIR, 0);
-        return 0;
-    }
-    return 1;
+    for (size_t i = 0; i < n->n_links; i++)
+        add_link(ctx, n, &n->links[i], arr);
 }
 
 void osip_collect_network(struct osip_ctx *ctx)
 {
+    /* Routes last: parse_route looks their interfaces up. */
+    static const int dumps[] = { RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE };
     char ip[INET6_ADDRSTRLEN];
     struct net n;
+    int r;
 
     memset(&n, 0, sizeof(n));
-    if (ctx->sys->getifaddrs(ctx->sys->data, &n.ifa) != 0) {
-        int e = errno;
-
-        if (e == ENOMEM)
-            ctx->oom = 1;
-        osip_sec_failed(ctx, "getifaddrs: %s", strerror(e));
-        choose_server_ip(NULL, ip, sizeof(ip));
-        osip_set(ctx, ctx->report, "server_ip", json_string(ip));
-        return;
-    }
-    if (list_ifaces(&n) != 0) {
+    n.sysfs = -1;
+    r = ctx->sys->rtnl_dump(ctx->sys->data, dumps,
+                            sizeof(dumps) / sizeof(*dumps), on_rtnl_message,
+                            &n);
+    if (r == -ENOMEM)
         ctx->oom = 1;
+    if (r < 0 && n.dumps_done < 2) {
+        /* getifaddrs reads the same dumps (glibc, musl): nothing to fall
+         * back to. */
+        osip_sec_failed(ctx, "rtnetlink: %s", strerror(-r));
         choose_server_ip(NULL, ip, sizeof(ip));
     } else {
-        read_default_route(ctx, &n, 0);
-        read_default_route(ctx, &n, 1);
-        build_network(ctx, &n, check_sysfs(ctx));
+        /* Interfaces and addresses are whole; default routes unknown. */
+        if (r < 0) {
+            osip_sec_partial(ctx, "rtnetlink routes: %s", strerror(-r));
+            n.def4[0] = n.def6[0] = '\0';
+        }
+        build_network(ctx, &n);
         choose_server_ip(&n, ip, sizeof(ip));
     }
     osip_set(ctx, ctx->report, "server_ip", json_string(ip));
-    free(n.ifs);
-    ctx->sys->freeifaddrs(ctx->sys->data, n.ifa);
+    free(n.links);
+    free(n.addrs);
 }
