@@ -16,7 +16,10 @@
 # tests/integration); the baseline needs python3-flask and python3-boto3.
 # Installs nothing. Talks to 127.0.0.1 only; every server it starts is
 # stopped by its PID at the end. Bounded: about 6 to 7 minutes on a 2-core
-# machine (OSI_BENCH_SECONDS per run, 5 by default).
+# machine (OSI_BENCH_SECONDS per run, 5 by default). OSI_BENCH_PHASES
+# picks the phases to run, out of "file s3 orig" (the default: all): file
+# (the file store and the CivetWeb ceilings), s3 (the S3 store and s3rver
+# direct), orig (the original API); targets of a phase not run are n/a.
 
 set -u -o pipefail
 export LC_ALL=C
@@ -59,6 +62,15 @@ note() {
 }
 
 case "$seconds" in '' | *[!0-9]* | 0) die "OSI_BENCH_SECONDS must be a whole number of seconds > 0" ;; esac
+phases=${OSI_BENCH_PHASES:-file s3 orig}
+for p in $phases; do
+	case "$p" in file | s3 | orig) ;; *) die "OSI_BENCH_PHASES: unknown phase \"$p\" (file s3 orig)" ;; esac
+done
+# phase_on NAME: whether OSI_BENCH_PHASES selects that phase.
+phase_on() {
+	case " $phases " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 [ -x "$api" ] || die "no $api: build it first (ninja -C $build_dir)"
 [ -x "$agent" ] || die "no $agent: build it first (ninja -C $build_dir)"
 command -v wrk >/dev/null || die "wrk missing (apt-get install wrk)"
@@ -86,7 +98,9 @@ for py in /usr/bin/python3 python3; do
 		break
 	fi
 done
-if [ -z "$baseline_py" ]; then
+if ! phase_on orig; then
+	baseline_note="not run: not in OSI_BENCH_PHASES"
+elif [ -z "$baseline_py" ]; then
 	missing=""
 	/usr/bin/python3 -c 'import flask' 2>/dev/null || missing="python3-flask"
 	/usr/bin/python3 -c 'import boto3' 2>/dev/null || missing="$missing python3-boto3"
@@ -337,64 +351,66 @@ seed() {
 
 rss_file=""
 rss_s3=""
-mkdir -p "$work/store" "$work/durable"
-phase_notes+=("file store and ceilings: load average before $(load_now)")
-# The three ceilings, then the API: any that does not start is noted and
-# leaves its rows out.
-min_url="" rep_url="" dur_url="" file_url=""
-if start_ceiling minimal "$work/ceiling-minimal.log"; then
-	min_url="http://127.0.0.1:$ceiling_port"
+if phase_on file; then
+	mkdir -p "$work/store" "$work/durable"
+	phase_notes+=("file store and ceilings: load average before $(load_now)")
+	# The three ceilings, then the API: any that does not start is noted and
+	# leaves its rows out.
+	min_url="" rep_url="" dur_url="" file_url=""
+	if start_ceiling minimal "$work/ceiling-minimal.log"; then
+		min_url="http://127.0.0.1:$ceiling_port"
+	fi
+	if start_ceiling report "$work/ceiling-report.log" "$work/put-body.json"; then
+		rep_url="http://127.0.0.1:$ceiling_port"
+	fi
+	if start_ceiling durable "$work/ceiling-durable.log" "$work/durable"; then
+		dur_url="http://127.0.0.1:$ceiling_port"
+	fi
+	if start_api "file://$work/store" "$work/api-file.log"; then
+		file_url="http://127.0.0.1:$api_port"
+		phase_notes+=("file store: $(seed "$api_port" 8)")
+	fi
+	# run_if URL KEY CONNS [PATH] [-s SCRIPT -- ARGS]: run_wrk when URL is set.
+	run_if() {
+		local url=$1 key=$2 c=$3 path=""
+		shift 3
+		[ -n "$url" ] || return 0
+		case "${1:-}" in /*) path=$1 && shift ;; esac
+		run_wrk "$key" "$c" "$url$path" "$@"
+	}
+	for u in "$min_url/health" "$file_url/health"; do
+		[ "$u" = /health ] || warm "$u"
+	done
+	for u in "$rep_url" "$file_url"; do
+		[ -z "$u" ] || warm "$u" "${get_args[@]}"
+	done
+	for c in $conns_list; do
+		run_if "$min_url" min-get "$c" /health
+		run_if "$file_url" file-health "$c" /health
+		run_if "$rep_url" min-report "$c" "${get_args[@]}"
+		run_if "$file_url" file-get "$c" "${get_args[@]}"
+	done
+	for u in "$min_url" "$dur_url" "$file_url"; do
+		post_run
+		[ -z "$u" ] || warm "$u" "${post[@]}"
+	done
+	for c in $conns_list; do
+		post_run
+		run_if "$dur_url" dur-post "$c" "${post[@]}"
+		post_run
+		run_if "$file_url" file-post "$c" "${post[@]}"
+		post_run
+		run_if "$min_url" min-post "$c" "${post[@]}"
+	done
+	if [ -n "$file_url" ]; then
+		rss_file=$(peak_rss_kib "$api_pid")
+	fi
+	# Every server of this phase.
+	for pid in "${pids[@]}"; do
+		stop_pid "$pid"
+	done
+	rm -rf "$work/store" "$work/durable"
 fi
-if start_ceiling report "$work/ceiling-report.log" "$work/put-body.json"; then
-	rep_url="http://127.0.0.1:$ceiling_port"
-fi
-if start_ceiling durable "$work/ceiling-durable.log" "$work/durable"; then
-	dur_url="http://127.0.0.1:$ceiling_port"
-fi
-if start_api "file://$work/store" "$work/api-file.log"; then
-	file_url="http://127.0.0.1:$api_port"
-	phase_notes+=("file store: $(seed "$api_port" 8)")
-fi
-# run_if URL KEY CONNS [PATH] [-s SCRIPT -- ARGS]: run_wrk when URL is set.
-run_if() {
-	local url=$1 key=$2 c=$3 path=""
-	shift 3
-	[ -n "$url" ] || return 0
-	case "${1:-}" in /*) path=$1 && shift ;; esac
-	run_wrk "$key" "$c" "$url$path" "$@"
-}
-for u in "$min_url/health" "$file_url/health"; do
-	[ "$u" = /health ] || warm "$u"
-done
-for u in "$rep_url" "$file_url"; do
-	[ -z "$u" ] || warm "$u" "${get_args[@]}"
-done
-for c in $conns_list; do
-	run_if "$min_url" min-get "$c" /health
-	run_if "$file_url" file-health "$c" /health
-	run_if "$rep_url" min-report "$c" "${get_args[@]}"
-	run_if "$file_url" file-get "$c" "${get_args[@]}"
-done
-for u in "$min_url" "$dur_url" "$file_url"; do
-	post_run
-	[ -z "$u" ] || warm "$u" "${post[@]}"
-done
-for c in $conns_list; do
-	post_run
-	run_if "$dur_url" dur-post "$c" "${post[@]}"
-	post_run
-	run_if "$file_url" file-post "$c" "${post[@]}"
-	post_run
-	run_if "$min_url" min-post "$c" "${post[@]}"
-done
-if [ -n "$file_url" ]; then
-	rss_file=$(peak_rss_kib "$api_pid")
-fi
-# Every server of this phase.
-for pid in "${pids[@]}"; do
-	stop_pid "$pid"
-done
-rm -rf "$work/store" "$work/durable"
 
 # ---- S3 store, against s3rver driven directly -------------------------------------
 #
@@ -404,57 +420,59 @@ rm -rf "$work/store" "$work/durable"
 # are consecutive lines of the file; wrk calls request() once before the
 # run and drops it, so the first line is never sent).
 
-mkdir -p "$work/s3-api" "$work/s3-direct"
-phase_notes+=("S3 store and s3rver direct: load average before $(load_now)")
-if start_s3rver "$work/s3-direct"; then
-	direct_url="http://127.0.0.1:$s3_port"
-	direct_pid=$s3_pid
-	if start_s3rver "$work/s3-api" && start_api "s3://$bucket" "$work/api-s3.log"; then
-		s3_url="http://127.0.0.1:$api_port"
-		phase_notes+=("S3 store: $(seed "$api_port" 32)")
-		python3 "$here/api/s3sign.py" PUT "$bucket" "$direct_signed" "$work/put.sig"
-		python3 "$here/api/s3sign.py" GET "$bucket" "$direct_signed" "$work/get.sig"
-		wrk -t1 -c1 -d"$warmup" --timeout "$wrk_timeout" "$direct_url" \
-			-s "$here/api/s3direct.lua" -- PUT "$work/put.sig" 1 0 "$direct_signed" "$work/put-body.json" \
-			>"$work/wrk-direct-warm.txt" 2>&1
-		stored=$(awk '/requests in/ { print $1 - 1 }' "$work/wrk-direct-warm.txt")
-		next_key=$((${stored:-0} + 2))
-		post_run
-		warm "$s3_url" "${post[@]}"
-		for c in $conns_list; do
-			t=2
-			[ "$c" -lt 2 ] && t=1
-			[ $((next_key + 20000)) -lt "$direct_signed" ] || next_key=$((${stored:-0} + 2))
-			run_wrk s3d-put "$c" "$direct_url" \
-				-s "$here/api/s3direct.lua" -- PUT "$work/put.sig" "$t" "$next_key" \
-				$((direct_signed - next_key)) "$work/put-body.json"
-			next_key=$((next_key + ${total[s3d-put|$c]:-0} + 2))
+if phase_on s3; then
+	mkdir -p "$work/s3-api" "$work/s3-direct"
+	phase_notes+=("S3 store and s3rver direct: load average before $(load_now)")
+	if start_s3rver "$work/s3-direct"; then
+		direct_url="http://127.0.0.1:$s3_port"
+		direct_pid=$s3_pid
+		if start_s3rver "$work/s3-api" && start_api "s3://$bucket" "$work/api-s3.log"; then
+			s3_url="http://127.0.0.1:$api_port"
+			phase_notes+=("S3 store: $(seed "$api_port" 32)")
+			python3 "$here/api/s3sign.py" PUT "$bucket" "$direct_signed" "$work/put.sig"
+			python3 "$here/api/s3sign.py" GET "$bucket" "$direct_signed" "$work/get.sig"
+			wrk -t1 -c1 -d"$warmup" --timeout "$wrk_timeout" "$direct_url" \
+				-s "$here/api/s3direct.lua" -- PUT "$work/put.sig" 1 0 "$direct_signed" "$work/put-body.json" \
+				>"$work/wrk-direct-warm.txt" 2>&1
+			stored=$(awk '/requests in/ { print $1 - 1 }' "$work/wrk-direct-warm.txt")
+			next_key=$((${stored:-0} + 2))
 			post_run
-			run_wrk s3-post "$c" "$s3_url" "${post[@]}"
-		done
-		warm "$s3_url" "${get_args[@]}"
-		for c in $conns_list; do
-			t=2
-			[ "$c" -lt 2 ] && t=1
-			if [ "${stored:-0}" -gt 0 ]; then
-				run_wrk s3d-get "$c" "$direct_url" \
-					-s "$here/api/s3direct.lua" -- GET "$work/get.sig" "$t" 1 "$stored"
-			fi
-			run_wrk s3-get "$c" "$s3_url" "${get_args[@]}"
-			run_wrk s3-health "$c" "$s3_url/health"
-		done
-		rss_s3=$(peak_rss_kib "$api_pid")
-		stop_pid "$api_pid"
+			warm "$s3_url" "${post[@]}"
+			for c in $conns_list; do
+				t=2
+				[ "$c" -lt 2 ] && t=1
+				[ $((next_key + 20000)) -lt "$direct_signed" ] || next_key=$((${stored:-0} + 2))
+				run_wrk s3d-put "$c" "$direct_url" \
+					-s "$here/api/s3direct.lua" -- PUT "$work/put.sig" "$t" "$next_key" \
+					$((direct_signed - next_key)) "$work/put-body.json"
+				next_key=$((next_key + ${total[s3d-put|$c]:-0} + 2))
+				post_run
+				run_wrk s3-post "$c" "$s3_url" "${post[@]}"
+			done
+			warm "$s3_url" "${get_args[@]}"
+			for c in $conns_list; do
+				t=2
+				[ "$c" -lt 2 ] && t=1
+				if [ "${stored:-0}" -gt 0 ]; then
+					run_wrk s3d-get "$c" "$direct_url" \
+						-s "$here/api/s3direct.lua" -- GET "$work/get.sig" "$t" 1 "$stored"
+				fi
+				run_wrk s3-get "$c" "$s3_url" "${get_args[@]}"
+				run_wrk s3-health "$c" "$s3_url/health"
+			done
+			rss_s3=$(peak_rss_kib "$api_pid")
+			stop_pid "$api_pid"
+		fi
+		[ -n "${s3_pid:-}" ] && [ "$s3_pid" != "$direct_pid" ] && stop_pid "$s3_pid"
+		stop_pid "$direct_pid"
 	fi
-	[ -n "${s3_pid:-}" ] && [ "$s3_pid" != "$direct_pid" ] && stop_pid "$s3_pid"
-	stop_pid "$direct_pid"
+	rm -rf "$work/s3-api" "$work/s3-direct"
 fi
-rm -rf "$work/s3-api" "$work/s3-direct"
 
 # ---- the original API (reconstruction) on s3rver -----------------------------
 
 mkdir -p "$work/s3-orig"
-if [ -n "$baseline_py" ]; then
+if phase_on orig && [ -n "$baseline_py" ]; then
 	phase_notes+=("original (reconstruction): load average before $(load_now)")
 	if start_s3rver "$work/s3-orig"; then
 		orig_port=$(free_port)

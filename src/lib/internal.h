@@ -57,6 +57,18 @@ enum osi_status osip_report_wrap(json_t *root, struct osi_report **out,
 size_t osip_json_depth_exceeds(const char *buf, size_t len,
                                unsigned int max_depth);
 
+/* Deepest nesting osip_json_object_check() follows. */
+#define OSIP_JSON_CHECK_MAX_DEPTH 64
+
+/* Check, without building anything, that buf is exactly one JSON object
+ * (RFC 8259, UTF-8, whitespace around it) that jansson would load with no
+ * flags, minus \u0000 in strings, nested at most max_depth (at most
+ * OSIP_JSON_CHECK_MAX_DEPTH) levels. Duplicate keys are not looked for.
+ * Returns 0 when it is, else the byte offset + 1 of the fault, with its
+ * reason in *why when why is not NULL. */
+size_t osip_json_object_check(const char *buf, size_t len,
+                              unsigned int max_depth, const char **why);
+
 /* Validate the fields of a parsed report object. */
 enum osi_status osip_report_validate(const json_t *root,
                                      struct osi_error *err);

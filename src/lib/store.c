@@ -353,42 +353,67 @@ enum osi_status osi_store_put(struct osi_store *store,
 /* --- reading ------------------------------------------------------------ */
 
 /* Read and parse one stored object into a report. */
-static enum osi_status load(struct osi_store *store, const char *key,
-                            struct osi_report **out, struct osi_error *err)
+/* A stored object's text, checked to be one JSON object that jansson
+ * loads: *data is osip_malloc'ed and NUL-terminated. */
+static enum osi_status load_text(struct osi_store *store, const char *key,
+                                 char **data, size_t *len,
+                                 struct osi_error *err)
 {
-    json_error_t jerr;
-    char *data = NULL;
-    size_t len = 0;
-    json_t *root;
+    const char *why = NULL;
+    size_t at;
     enum osi_status st;
 
-    *out = NULL;
-    st = store->ops->get(store->be, key, &data, &len, err);
+    *data = NULL;
+    st = store->ops->get(store->be, key, data, len, err);
     if (st != OSI_OK)
         return st;
-    if (osip_json_depth_exceeds(data, len, STORED_MAX_DEPTH) != 0) {
-        free(data);
+    at = osip_json_object_check(*data, *len, STORED_MAX_DEPTH, &why);
+    if (at != 0) {
+        free(*data);
+        *data = NULL;
         return osip_fail(err, OSI_ESTORE,
-                         "stored object %s: nested deeper than %d levels",
-                         key, STORED_MAX_DEPTH);
+                         "stored object %s: invalid JSON: %s at byte %zu",
+                         key, why, at - 1);
     }
+    return OSI_OK;
+}
+
+/* Parse text that load_text() checked (of key, or of a host), taking
+ * it. */
+static enum osi_status parse_text(const char *key, char *data, size_t len,
+                                  struct osi_report **out,
+                                  struct osi_error *err)
+{
+    json_error_t jerr;
+    json_t *root;
+
     memset(&jerr, 0, sizeof(jerr));
     root = json_loadb(data, len, 0, &jerr);
     free(data);
     if (root == NULL) {
+        /* The check leaves jansson nothing else to refuse but numbers too
+         * large for it. */
         if (json_error_code(&jerr) == json_error_out_of_memory ||
             jerr.text[0] == '\0')
             return osip_fail(err, OSI_ENOMEM, "out of memory");
-        return osip_fail(err, OSI_ESTORE,
-                         "stored object %s: invalid JSON at line %d: %s", key,
-                         jerr.line, jerr.text);
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return osip_fail(err, OSI_ESTORE,
-                         "stored object %s: not a JSON object", key);
+        return osip_fail(err, OSI_ESTORE, "stored object %s: invalid JSON: %s",
+                         key, jerr.text);
     }
     return osip_report_wrap(root, out, err);
+}
+
+static enum osi_status load(struct osi_store *store, const char *key,
+                            struct osi_report **out, struct osi_error *err)
+{
+    char *data;
+    size_t len = 0;
+    enum osi_status st;
+
+    *out = NULL;
+    st = load_text(store, key, &data, &len, err);
+    if (st != OSI_OK)
+        return st;
+    return parse_text(key, data, len, out, err);
 }
 
 /* Keys found by a listing, with their times. */
@@ -584,24 +609,24 @@ static enum osi_status seen_alias(struct osi_store *store, const char *ip,
     return OSI_OK;
 }
 
-/* The newest object among ks's keys that can still be read. */
+/* The text of the newest object among ks's keys that can still be
+ * read. */
 static enum osi_status load_newest(struct osi_store *store,
-                                   struct key_set *ks,
-                                   struct osi_report **out,
-                                   struct osi_error *err)
+                                   struct key_set *ks, char **data,
+                                   size_t *len, struct osi_error *err)
 {
     enum osi_status st = OSI_ENOTFOUND;
 
     sort_newest_first(ks);
     for (size_t i = 0; i < ks->n && st == OSI_ENOTFOUND; i++)
-        st = load(store, ks->v[i].key, out, err);
+        st = load_text(store, ks->v[i].key, data, len, err);
     return st;
 }
 
 /* latest/<ip>.json, else the newest of reports/<ip>/ (a crash between
  * the report and its pointer leaves the report alone). */
 static enum osi_status latest_of(struct osi_store *store, const char *ip,
-                                 struct osi_report **out,
+                                 char **data, size_t *len,
                                  struct osi_error *err)
 {
     struct key_set ks = { 0 };
@@ -610,13 +635,43 @@ static enum osi_status latest_of(struct osi_store *store, const char *ip,
 
     if (osip_key_latest(key, ip) != 0)
         return OSI_ENOTFOUND;
-    st = load(store, key, out, err);
+    st = load_text(store, key, data, len, err);
     if (st != OSI_ENOTFOUND)
         return st;
     st = list_reports(store, ip, &ks, err);
     if (st == OSI_OK)
-        st = load_newest(store, &ks, out, err);
+        st = load_newest(store, &ks, data, len, err);
     key_set_free(&ks);
+    return st;
+}
+
+/* The text of the newest report of a host (osi_store_latest()). */
+static enum osi_status latest_text(struct osi_store *store, const char *ip,
+                                   char **data, size_t *len,
+                                   struct osi_error *err)
+{
+    char canon[OSIP_IP_MAX], alias[OSIP_IP_MAX];
+    struct key_set ks = { 0 };
+    enum osi_status st;
+
+    if (osip_ip_canonical(ip, canon) != 0)
+        return osip_fail(err, OSI_EINVAL,
+                         "ip \"%.64s\" is not an IPv4 or IPv6 address",
+                         ip ? ip : "(null)");
+    st = latest_of(store, canon, data, len, err);
+    if (st != OSI_ENOTFOUND)
+        return st;
+    st = seen_alias(store, canon, alias, err);
+    if (st == OSI_OK)
+        st = latest_of(store, alias, data, len, err);
+    if (st != OSI_ENOTFOUND)
+        return st;
+    st = list_legacy(store, canon, &ks, err);
+    if (st == OSI_OK)
+        st = load_newest(store, &ks, data, len, err);
+    key_set_free(&ks);
+    if (st == OSI_ENOTFOUND)
+        return osip_fail(err, OSI_ENOTFOUND, "no report of %s", canon);
     return st;
 }
 
@@ -624,31 +679,32 @@ enum osi_status osi_store_latest(struct osi_store *store, const char *ip,
                                  struct osi_report **out,
                                  struct osi_error *err)
 {
-    char canon[OSIP_IP_MAX], alias[OSIP_IP_MAX];
-    struct key_set ks = { 0 };
+    char *data = NULL;
+    size_t len = 0;
     enum osi_status st;
 
     OSIP_ASSERT_ARG(store != NULL, err);
     OSIP_ASSERT_ARG(out != NULL, err);
     *out = NULL;
-    if (osip_ip_canonical(ip, canon) != 0)
-        return osip_fail(err, OSI_EINVAL,
-                         "ip \"%.64s\" is not an IPv4 or IPv6 address",
-                         ip ? ip : "(null)");
-    st = latest_of(store, canon, out, err);
-    if (st != OSI_ENOTFOUND)
+    st = latest_text(store, ip, &data, &len, err);
+    if (st != OSI_OK)
         return st;
-    st = seen_alias(store, canon, alias, err);
-    if (st == OSI_OK)
-        st = latest_of(store, alias, out, err);
-    if (st != OSI_ENOTFOUND)
-        return st;
-    st = list_legacy(store, canon, &ks, err);
-    if (st == OSI_OK)
-        st = load_newest(store, &ks, out, err);
-    key_set_free(&ks);
-    if (st == OSI_ENOTFOUND)
-        return osip_fail(err, OSI_ENOTFOUND, "no report of %s", canon);
+    return parse_text(ip, data, len, out, err);
+}
+
+enum osi_status osi_store_latest_json(struct osi_store *store,
+                                      const char *ip, char **out,
+                                      size_t *len_out, struct osi_error *err)
+{
+    size_t len = 0;
+    enum osi_status st;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(out != NULL, err);
+    *out = NULL;
+    st = latest_text(store, ip, out, &len, err);
+    if (st == OSI_OK && len_out != NULL)
+        *len_out = len;
     return st;
 }
 

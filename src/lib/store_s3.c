@@ -20,6 +20,7 @@
 
 #include <osinspect/store.h>
 
+#include "md5.h"
 #include "store_int.h"
 
 /* Tuning. Retries use exponential backoff with full jitter: try n waits a
@@ -36,7 +37,13 @@
 /* select() may not see every transfer (curl leaves out descriptors past
  * FD_SETSIZE), so a loop with requests in flight never sleeps longer. */
 #define S3_POLL_MS 100
-#define S3_MESSAGE_MAX 96
+#define S3_MESSAGE_MAX 128
+/* What latest/<ip>.json names, remembered per store: a slot per hash of
+ * the latest key, replaced on collision, so memory stays flat whatever
+ * the number of hosts. A multiple of the latest locks, so that the keys
+ * of one slot always share one lock. */
+#define S3_LATEST_LOCKS 32
+#define S3_KNOWN_SLOTS 4096
 
 /* ---- libs3, loaded on first use ---------------------------------------- */
 
@@ -53,6 +60,7 @@
     X(S3_get_request_context_timeout)                                       \
     X(S3_put_object)                                                        \
     X(S3_head_object)                                                       \
+    X(S3_copy_object)                                                       \
     X(S3_get_object)                                                        \
     X(S3_list_bucket)
 
@@ -257,12 +265,19 @@ static enum osi_status s3_config_read(const char *bucket, unsigned int flags,
 
 enum s3_op { S3_OP_PUT, S3_OP_GET, S3_OP_LIST };
 
-/* The steps of a PUT job: [CHECK] PUT VERIFY. A failed VERIFY sends the
- * job back to PUT (a new try). */
+/* The steps of a PUT job. An object: PUT VERIFY. A report and its latest
+ * key: [CHECK] PUT COPY VERIFY_LATEST, or on a server that refuses copies
+ * [CHECK] PUT PUT_LATEST VERIFY_LATEST VERIFY; [CHECK] PUT VERIFY when
+ * latest is left alone. A failure after CHECK sends the job back to PUT
+ * (a new try). */
 enum s3_step {
-    S3_STEP_CHECK,  /* latest only: HEAD it, leave it if it is newer */
-    S3_STEP_PUT,
-    S3_STEP_VERIFY  /* HEAD: did this try's PUT store the object? */
+    S3_STEP_CHECK,  /* HEAD latest: leave it if it names a newer report */
+    S3_STEP_PUT,    /* the object (the report) */
+    S3_STEP_COPY,   /* the report, copied by the server to latest */
+    S3_STEP_PUT_LATEST, /* the same, uploaded again */
+    S3_STEP_VERIFY_LATEST, /* GET latest: this try's copy, our bytes? */
+    S3_STEP_VERIFY, /* HEAD: did this try's PUT store the object? */
+    S3_STEP_DONE
 };
 
 /* Owned by the caller and the I/O thread together (refs, under
@@ -287,9 +302,10 @@ struct s3_job {
 
     /* The request; fixed once submitted. */
     const char *key;    /* PUT, GET; LIST: the prefix */
-    const char *report; /* PUT of latest: the report key it will name */
+    const char *latest; /* PUT of a report: its latest key, or NULL */
     const char *data;   /* PUT body */
     size_t len;
+    char md5_base64[(OSIP_MD5_SIZE + 2) / 3 * 4 + 1]; /* Content-MD5 */
     char *marker;       /* LIST: start after this key, or NULL */
     int max_keys;       /* LIST */
     int flat;           /* LIST: delimiter '/': only the keys of one level */
@@ -297,9 +313,12 @@ struct s3_job {
     /* The I/O thread's until done, then the caller's. */
     enum s3_step step;
     unsigned int tries;
-    int verified;   /* VERIFY found this try's object */
+    int write_latest; /* put latest (CHECK, or the caller, said so) */
+    int copied;     /* this try wrote latest by COPY */
+    int verified;   /* VERIFY*: found this try's object */
     char named[OSIP_KEY_MAX]; /* CHECK: the report latest names */
     char nonce[20]; /* PUT: names this try's object (x-amz-meta-osi-put) */
+    char latest_nonce[20]; /* COPY, PUT_LATEST: the same for latest */
     char found[20]; /* VERIFY: the nonce of the object found instead */
     uint64_t put_start; /* PUT: be->events when this try was sent */
     size_t put_slot;    /* PUT: its entry in be->recent */
@@ -336,7 +355,14 @@ struct s3_backend {
     /* Held by a caller from reading latest/<ip>.json to rewriting it, so
      * that two reports of one host cannot move it backwards (within this
      * process: S3 has no compare-and-swap). Picked by a hash of the key. */
-    pthread_mutex_t latest_locks[32];
+    pthread_mutex_t latest_locks[S3_LATEST_LOCKS];
+    /* What each latest key names, as this process last wrote or read it,
+     * so that its next report needs no CHECK. A slot is guarded by the
+     * latest lock of its keys. */
+    struct s3_known {
+        char latest[64];
+        char report[192];
+    } *known;
 
     pthread_mutex_t lock;
     struct s3_job *queue, *queue_tail; /* submitted, not started */
@@ -351,6 +377,7 @@ struct s3_backend {
     struct s3_job *finished; /* tries ended, to be looked at */
     unsigned long abandons_seen;
     uint64_t rng;
+    int no_copy; /* the server refused a COPY: latest is uploaded */
     /* The last PUTs sent, so that a VERIFY that finds the object of
      * another PUT of the same key by this process, one in flight at the
      * same time, takes it as overwritten rather than lost. Times are
@@ -382,12 +409,33 @@ static void job_unref(struct s3_job *job)
         job_free(job);
 }
 
+/* Content-MD5: the MD5 of the body in base64, on the caller's thread. */
+static void job_digest(struct s3_job *job)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char d[OSIP_MD5_SIZE + 2] = { 0 };
+    char *o = job->md5_base64;
+
+    osip_md5(job->data, job->len, d);
+    for (int i = 0; i < OSIP_MD5_SIZE; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 |
+                     d[i + 2];
+
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = i + 1 < OSIP_MD5_SIZE ? b64[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < OSIP_MD5_SIZE ? b64[v & 63] : '=';
+    }
+    *o = '\0';
+}
+
 static struct s3_job *job_new(struct s3_backend *be, enum s3_op op,
-                              const char *key, const char *report,
+                              const char *key, const char *latest,
                               const char *data, size_t len)
 {
     size_t l1 = strlen(key) + 1;
-    size_t l2 = report ? strlen(report) + 1 : 0;
+    size_t l2 = latest ? strlen(latest) + 1 : 0;
     struct s3_job *job;
     pthread_condattr_t attr;
     char *p;
@@ -416,16 +464,18 @@ static struct s3_job *job_new(struct s3_backend *be, enum s3_op op,
     memcpy(p, key, l1);
     job->key = p;
     p += l1;
-    if (report != NULL) {
-        memcpy(p, report, l2);
-        job->report = p;
+    if (latest != NULL) {
+        memcpy(p, latest, l2);
+        job->latest = p;
         p += l2;
     }
     if (len > 0)
         memcpy(p, data, len);
     job->data = p;
     job->len = len;
-    job->step = report != NULL ? S3_STEP_CHECK : S3_STEP_PUT;
+    if (op == S3_OP_PUT)
+        job_digest(job);
+    job->step = latest != NULL ? S3_STEP_CHECK : S3_STEP_PUT;
     job->max_keys = S3_LIST_PAGE;
     job->deadline = now_ms() + be->timeout_ms;
     return job;
@@ -446,6 +496,8 @@ static S3Status cb_properties(const S3ResponseProperties *props, void *data)
 {
     struct s3_job *job = data;
 
+    /* Only a HEAD gets here: libs3 2.0 never calls this for a request
+     * with a body (see io_start_put). */
     if (job->op == S3_OP_PUT) {
         for (int i = 0; i < props->metaDataCount; i++) {
             const S3NameValue *m = &props->metaData[i];
@@ -458,6 +510,10 @@ static S3Status cb_properties(const S3ResponseProperties *props, void *data)
                 else
                     snprintf(job->found, sizeof(job->found), "%s", m->value);
             }
+            if (job->step == S3_STEP_VERIFY_LATEST &&
+                strcasecmp(m->name, "osi-put") == 0 &&
+                strcmp(m->value, job->latest_nonce) == 0)
+                job->verified = 1;
             if (job->step == S3_STEP_CHECK &&
                 strcasecmp(m->name, "osi-report") == 0)
                 snprintf(job->named, sizeof(job->named), "%s", m->value);
@@ -605,12 +661,37 @@ static void cb_complete(S3Status status, const S3ErrorDetails *details,
                  be->recent[i].answered > job->put_start))
                 job->verified = 1;
     }
+    /* A copy of the report that finds none: the PUT did not store it. */
+    if (job->op == S3_OP_PUT && job->step == S3_STEP_COPY &&
+        (status == S3StatusErrorNoSuchKey ||
+         status == S3StatusHttpErrorNotFound)) {
+        job->status = S3StatusHttpErrorUnknown;
+        snprintf(job->message, sizeof(job->message),
+                 "the PUT was answered but did not store the object");
+    }
     if (job->op == S3_OP_PUT && job->step == S3_STEP_VERIFY &&
         (status == S3StatusOK || status == S3StatusHttpErrorNotFound) &&
         !job->verified) {
         job->status = S3StatusHttpErrorUnknown;
         snprintf(job->message, sizeof(job->message),
                  "the PUT was answered but did not store the object");
+    }
+    /* latest holds this try's copy, and our bytes: so the report it was
+     * copied from held them too. (Not its ETag: not every store makes it
+     * the MD5 of the bytes, and s3rver leaves an overwritten copy with the
+     * ETag of the object it replaced.) */
+    if (job->op == S3_OP_PUT && job->step == S3_STEP_VERIFY_LATEST &&
+        status == S3StatusOK && job->verified)
+        job->verified = job->body_len == job->len &&
+                        (job->len == 0 ||
+                         memcmp(job->body, job->data, job->len) == 0);
+    if (job->op == S3_OP_PUT && job->step == S3_STEP_VERIFY_LATEST &&
+        (status == S3StatusOK || status == S3StatusHttpErrorNotFound) &&
+        !job->verified) {
+        job->status = S3StatusHttpErrorUnknown;
+        snprintf(job->message, sizeof(job->message),
+                 "%s: the write was answered but did not store it",
+                 job->latest);
     }
     /* libs3 2.0 takes curl's CURLE_PARTIAL_FILE for success: an answer
      * cut short would pass for a whole object. */
@@ -655,43 +736,76 @@ static uint64_t io_random(struct s3_backend *be)
 }
 
 /* A PUT goes with a metadata value of its own, which a HEAD then looks
- * for: libs3 2.0 reads the HTTP status of a PUT before the answer comes
- * (when it starts sending the body), so a 5xx answer without an S3 error
- * document (a proxy's error page, an empty body) passes for success. */
+ * for: libs3 2.0 takes the HTTP status of a request with a body when it
+ * starts sending the body, which is after curl's "100 Continue", so a 5xx
+ * answer without an S3 error document (a proxy's error page, an empty
+ * body) passes for success, and the answer's headers (its ETag) are never
+ * read. The same holds for a COPY. Content-MD5 makes S3 refuse a body
+ * that changed on the way. */
 static void io_start_put(struct s3_backend *be, struct s3_job *job)
 {
-    size_t slot = be->recent_next++ % (sizeof(be->recent) /
-                                       sizeof(be->recent[0]));
+    const char *nonce = job->nonce;
 
-    snprintf(job->nonce, sizeof(job->nonce), "%016llx",
-             (unsigned long long)io_random(be));
-    job->put_start = ++be->events;
-    job->put_slot = slot;
-    be->recent[slot].key_hash = key_hash(job->key);
-    be->recent[slot].sent = job->put_start;
-    be->recent[slot].answered = 0;
-    memcpy(be->recent[slot].nonce, job->nonce, sizeof(job->nonce));
+    if (job->step == S3_STEP_PUT) {
+        size_t slot = be->recent_next++ % (sizeof(be->recent) /
+                                           sizeof(be->recent[0]));
+
+        snprintf(job->nonce, sizeof(job->nonce), "%016llx",
+                 (unsigned long long)io_random(be));
+        job->put_start = ++be->events;
+        job->put_slot = slot;
+        be->recent[slot].key_hash = key_hash(job->key);
+        be->recent[slot].sent = job->put_start;
+        be->recent[slot].answered = 0;
+        memcpy(be->recent[slot].nonce, job->nonce, sizeof(job->nonce));
+    } else {
+        snprintf(job->latest_nonce, sizeof(job->latest_nonce), "%016llx",
+                 (unsigned long long)io_random(be));
+        nonce = job->latest_nonce;
+    }
     job->meta[0].name = "osi-put";
-    job->meta[0].value = job->nonce;
+    job->meta[0].value = nonce;
     job->meta[1].name = "osi-report";
-    job->meta[1].value = job->report;
+    job->meta[1].value = job->key;
     memset(&job->put_props, 0, sizeof(job->put_props));
     job->put_props.contentType = "application/json";
     job->put_props.expires = -1;
     job->put_props.cannedAcl = S3CannedAclPrivate;
-    job->put_props.metaDataCount = job->report != NULL ? 2 : 1;
+    job->put_props.metaDataCount = job->step == S3_STEP_PUT ? 1 : 2;
     job->put_props.metaData = job->meta;
-    s3.S3_put_object(&be->bucket_ctx, job->key, job->len, &job->put_props,
-                     be->rctx, &put_handler, job);
+    if (job->step == S3_STEP_COPY) {
+        /* The server copies the report to latest: no body to send, and
+         * latest's bytes then tell whether the report holds ours. The
+         * metadata replaces the report's (libs3 sends REPLACE). */
+        s3.S3_copy_object(&be->bucket_ctx, job->key, NULL, job->latest,
+                          &job->put_props, NULL, 0, NULL, be->rctx,
+                          &head_handler, job);
+        return;
+    }
+    job->put_props.md5 = job->md5_base64;
+    s3.S3_put_object(&be->bucket_ctx,
+                     job->step == S3_STEP_PUT ? job->key : job->latest,
+                     job->len, &job->put_props, be->rctx, &put_handler, job);
+}
+
+/* Whether a step starts a new try (the others check or finish one). */
+static int step_is_try(const struct s3_job *job)
+{
+    return job->op != S3_OP_PUT || job->step == S3_STEP_CHECK ||
+           job->step == S3_STEP_PUT;
 }
 
 static void io_start(struct s3_backend *be, struct s3_job *job)
 {
-    if (job->op != S3_OP_PUT || job->step != S3_STEP_VERIFY)
+    if (step_is_try(job))
         job->tries++;
+    if (job->step == S3_STEP_PUT || job->step == S3_STEP_COPY ||
+        job->step == S3_STEP_PUT_LATEST)
+        job->copied = job->step == S3_STEP_COPY;
     job->verified = 0;
     job->found[0] = '\0';
-    job->named[0] = '\0';
+    if (job->step == S3_STEP_CHECK)
+        job->named[0] = '\0';
     job->status = S3StatusOK;
     job->sent = 0;
     job->body_len = 0;
@@ -713,7 +827,13 @@ static void io_start(struct s3_backend *be, struct s3_job *job)
         s3.S3_create_request_context(&be->rctx) != S3StatusOK) {
         be->rctx = NULL;
         cb_complete(S3StatusOutOfMemory, NULL, job);
-    } else if (job->op == S3_OP_PUT && job->step != S3_STEP_PUT) {
+    } else if (job->op == S3_OP_PUT && job->step == S3_STEP_CHECK) {
+        s3.S3_head_object(&be->bucket_ctx, job->latest, be->rctx,
+                          &head_handler, job);
+    } else if (job->op == S3_OP_PUT && job->step == S3_STEP_VERIFY_LATEST) {
+        s3.S3_get_object(&be->bucket_ctx, job->latest, NULL, 0, 0, be->rctx,
+                         &get_handler, job);
+    } else if (job->op == S3_OP_PUT && job->step == S3_STEP_VERIFY) {
         s3.S3_head_object(&be->bucket_ctx, job->key, be->rctx,
                           &head_handler, job);
     } else if (job->op == S3_OP_PUT) {
@@ -772,23 +892,39 @@ static void io_done_locked(struct s3_job *job)
 }
 
 /* The step that follows a PUT job's request that succeeded (or, for
- * CHECK, found no latest object); S3_STEP_VERIFY + 1 when the job is done. */
-static int io_next_step(struct s3_job *job)
+ * CHECK, found no latest object). */
+static enum s3_step io_next_step(const struct s3_backend *be,
+                                 struct s3_job *job)
 {
     switch (job->step) {
     case S3_STEP_CHECK:
         /* latest may name a newer report (a spooled one arrived late):
          * then it stays. */
-        if (job->status == S3StatusOK &&
-            osip_key_report_cmp(job->named, job->report) >= 0)
-            return S3_STEP_VERIFY + 1;
+        job->write_latest = osip_key_report_cmp(job->named, job->key) < 0;
         return S3_STEP_PUT;
     case S3_STEP_PUT:
-        return S3_STEP_VERIFY;
+        if (job->latest == NULL || !job->write_latest)
+            return S3_STEP_VERIFY;
+        return be->no_copy ? S3_STEP_PUT_LATEST : S3_STEP_COPY;
+    case S3_STEP_COPY:
+    case S3_STEP_PUT_LATEST:
+        return S3_STEP_VERIFY_LATEST;
+    case S3_STEP_VERIFY_LATEST:
+        return job->copied ? S3_STEP_DONE : S3_STEP_VERIFY;
     case S3_STEP_VERIFY:
+    case S3_STEP_DONE:
         break;
     }
-    return S3_STEP_VERIFY + 1;
+    return S3_STEP_DONE;
+}
+
+/* A server that does not do copies (as S3 does) answers COPY with one of
+ * these: latest is then uploaded, by this store from now on. */
+static int copy_refused(S3Status st)
+{
+    return st == S3StatusErrorNotImplemented ||
+           st == S3StatusErrorMissingContentLength ||
+           st == S3StatusErrorMethodNotAllowed;
 }
 
 /* Decide what follows each request that ended: the next step of a PUT
@@ -811,18 +947,29 @@ static void io_look_at_finished(struct s3_backend *be)
         job->seen_ended = job->tries;
         pthread_mutex_unlock(&be->lock);
 
-        if (go_on && job->status == S3StatusOK && job->op == S3_OP_PUT) {
-            int next = io_next_step(job);
+        if (go_on && job->op == S3_OP_PUT && job->step == S3_STEP_COPY &&
+            copy_refused(job->status)) {
+            be->no_copy = 1;
+            job->step = S3_STEP_PUT_LATEST;
+            job->retry_at = now;
+            again = 1;
+        } else if (go_on && job->status == S3StatusOK &&
+                   job->op == S3_OP_PUT) {
+            enum s3_step next = io_next_step(be, job);
 
-            if (next <= S3_STEP_VERIFY) {
-                job->step = (enum s3_step)next;
+            /* The tries of a CHECK are not those of the write. */
+            if (job->step == S3_STEP_CHECK)
+                job->tries = 0;
+            if (next != S3_STEP_DONE) {
+                job->step = next;
                 job->retry_at = now;
                 again = 1;
             }
         } else if (go_on && job->status != S3StatusOK && !job->too_large &&
                    job->tries < S3_MAX_TRIES && s3_retryable(job->status)) {
-            /* A PUT that did not take is tried again, not its check. */
-            if (job->step == S3_STEP_VERIFY)
+            /* What follows the PUT failed: the whole write is tried
+             * again (a PUT is idempotent), not the check before it. */
+            if (job->op == S3_OP_PUT && job->step != S3_STEP_CHECK)
                 job->step = S3_STEP_PUT;
             job->retry_at = now + io_backoff(be, job->tries);
             again = job->retry_at < job->deadline;
@@ -857,8 +1004,7 @@ static void io_start_due(struct s3_backend *be)
             io_done_locked(job);
             continue;
         }
-        job->seen_tries = job->tries + (job->op != S3_OP_PUT ||
-                                        job->step != S3_STEP_VERIFY);
+        job->seen_tries = job->tries + step_is_try(job);
         *tail = job;
         tail = &job->next;
         room--;
@@ -1215,42 +1361,57 @@ static enum osi_status job_outcome(const struct s3_backend *be,
                           job->message[0] ? ": " : "", job->message);
 }
 
-/* One PUT job: the object, or latest when report is given. */
-static enum osi_status s3_put_job(struct s3_backend *be, const char *key,
-                                  const char *report, const char *data,
-                                  size_t len, int64_t deadline,
+/* Run a PUT job; the caller still owns its reference. */
+static enum osi_status s3_put_job(struct s3_backend *be, struct s3_job *job,
                                   struct osi_error *err)
 {
-    struct s3_job *job = job_new(be, S3_OP_PUT, key, report, data, len);
     struct s3_outcome o;
-    enum osi_status rc;
 
-    if (job == NULL)
-        return osip_fail(err, OSI_ENOMEM, "out of memory");
-    if (deadline != 0)
-        job->deadline = deadline;
     job_run(be, job, &o);
-    rc = job_outcome(be, job, &o, err);
-    job_release(be, job);
-    return rc;
+    return job_outcome(be, job, &o, err);
+}
+
+static size_t latest_slot(const char *key)
+{
+    _Static_assert(S3_KNOWN_SLOTS % S3_LATEST_LOCKS == 0,
+                   "the keys of a slot share a lock");
+    return key_hash(key) % S3_KNOWN_SLOTS;
 }
 
 static pthread_mutex_t *latest_lock(struct s3_backend *be, const char *key)
 {
-    return &be->latest_locks[key_hash(key) % (sizeof(be->latest_locks) /
-                                              sizeof(be->latest_locks[0]))];
+    return &be->latest_locks[latest_slot(key) % S3_LATEST_LOCKS];
 }
 
-/* The report, then latest: a HEAD reads the report key that latest names
- * (metadata x-amz-meta-osi-report) and latest is rewritten only when this
- * report is newer. Both within one deadline. */
+/* With the key's latest lock held: remember what latest names now, or
+ * forget it (report NULL: the write's outcome is not known). */
+static void latest_remember(struct s3_backend *be, const char *latest,
+                            const char *report)
+{
+    struct s3_known *k = &be->known[latest_slot(latest)];
+
+    if (report != NULL && strlen(latest) < sizeof(k->latest) &&
+        strlen(report) < sizeof(k->report)) {
+        memcpy(k->latest, latest, strlen(latest) + 1);
+        memcpy(k->report, report, strlen(report) + 1);
+    } else if (strcmp(k->latest, latest) == 0) {
+        k->latest[0] = '\0';
+    }
+}
+
+/* The report, then latest, in one job: latest is rewritten only when this
+ * report is newer than the one it names, which a HEAD of latest reads
+ * (metadata x-amz-meta-osi-report) unless this process knows it already;
+ * then the server copies the report to latest, and a HEAD of latest
+ * checks both. */
 static enum osi_status s3_put_report(void *bep, const char *report_key,
                                      const char *latest_key,
                                      const char *data, size_t len,
                                      int *duplicate, struct osi_error *err)
 {
     struct s3_backend *be = bep;
-    int64_t deadline = now_ms() + be->timeout_ms;
+    struct s3_job *job;
+    const struct s3_known *k;
     pthread_mutex_t *lock;
     enum osi_status rc;
 
@@ -1258,20 +1419,40 @@ static enum osi_status s3_put_report(void *bep, const char *report_key,
      * writing the same report twice is harmless. */
     if (duplicate != NULL)
         *duplicate = 0;
-    rc = s3_put_job(be, report_key, NULL, data, len, deadline, err);
-    if (rc != OSI_OK)
-        return rc;
+    job = job_new(be, S3_OP_PUT, report_key, latest_key, data, len);
+    if (job == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
     lock = latest_lock(be, latest_key);
     pthread_mutex_lock(lock);
-    rc = s3_put_job(be, latest_key, report_key, data, len, deadline, err);
+    k = &be->known[latest_slot(latest_key)];
+    if (strcmp(k->latest, latest_key) == 0) {
+        job->step = S3_STEP_PUT;
+        job->write_latest = osip_key_report_cmp(k->report, report_key) < 0;
+    }
+    rc = s3_put_job(be, job, err);
+    if (rc != OSI_OK)
+        latest_remember(be, latest_key, NULL);
+    else if (job->write_latest)
+        latest_remember(be, latest_key, report_key);
+    else if (job->step == S3_STEP_VERIFY && job->named[0] != '\0')
+        latest_remember(be, latest_key, job->named);
     pthread_mutex_unlock(lock);
+    job_release(be, job);
     return rc;
 }
 
 static enum osi_status s3_put(void *bep, const char *key, const char *data,
                               size_t len, struct osi_error *err)
 {
-    return s3_put_job(bep, key, NULL, data, len, 0, err);
+    struct s3_backend *be = bep;
+    struct s3_job *job = job_new(be, S3_OP_PUT, key, NULL, data, len);
+    enum osi_status rc;
+
+    if (job == NULL)
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    rc = s3_put_job(be, job, err);
+    job_release(be, job);
+    return rc;
 }
 
 static enum osi_status s3_get(void *bep, const char *key, char **data,
@@ -1415,6 +1596,7 @@ static void s3_backend_free(struct s3_backend *be)
     for (size_t i = 0; i < sizeof(be->latest_locks) /
                                sizeof(be->latest_locks[0]); i++)
         pthread_mutex_destroy(&be->latest_locks[i]);
+    free(be->known);
     free(be->access_key);
     free(be->secret_key);
     free(be);
@@ -1490,7 +1672,11 @@ enum osi_status osip_store_s3_open(const char *bucket,
     memcpy(be->host, cfg.host, sizeof(be->host));
     be->access_key = dup_string(cfg.access_key);
     be->secret_key = dup_string(cfg.secret_key);
-    if (be->access_key == NULL || be->secret_key == NULL) {
+    be->known = osip_malloc(S3_KNOWN_SLOTS * sizeof(*be->known));
+    if (be->known != NULL)
+        memset(be->known, 0, S3_KNOWN_SLOTS * sizeof(*be->known));
+    if (be->access_key == NULL || be->secret_key == NULL ||
+        be->known == NULL) {
         s3_backend_free(be);
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     }

@@ -162,27 +162,23 @@ out:
 void api_get_report(struct api_request *req)
 {
     struct param params[] = { { "ip", 0, "" } };
-    struct osi_report *report = NULL;
     struct osi_error err;
     char *json = NULL;
-    size_t len;
+    size_t len = 0;
     enum osi_status st;
 
     if (parse_query(req, params, 1) != 0 || need_ip(req, &params[0]) != 0)
         return;
-    st = osi_store_latest(req->srv->store, params[0].value, &report, &err);
-    if (st == OSI_ENOTFOUND) {
+    st = osi_store_latest_json(req->srv->store, params[0].value, &json, &len,
+                               &err);
+    if (st == OSI_ENOTFOUND)
         api_send_error(req, 404, NULL, "no report for host %s",
                        params[0].value);
-    } else if (st != OSI_OK ||
-               osi_report_to_json(report, OSI_JSON_COMPACT, &json, &len,
-                                  &err) != OSI_OK) {
+    else if (st != OSI_OK)
         api_send_osi_error(req, &err);
-    } else {
+    else
         send_wrapped(req, "report", json, len);
-    }
     osi_free(json);
-    osi_report_free(report);
 }
 
 /* A time bound of /reports. A date alone covers its whole day: since=D

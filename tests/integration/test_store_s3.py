@@ -458,8 +458,11 @@ class FakeS3:
     (status, body); ('close',) to drop the connection unanswered;
     ('short', body, length) for a 200 that promises length bytes;
     ('page', status, body) for a PUT answered with an error page that
-    libs3 2.0 takes for success (the object is not stored). A PUT answered
-    200 stores its length and x-amz-meta-osi-put, which a HEAD returns."""
+    libs3 2.0 takes for success (the object is not stored), or for a HEAD
+    a 404. A PUT answered 200 stores its body and x-amz-meta-* headers,
+    which a HEAD and a GET return; a COPY (a PUT with x-amz-copy-source,
+    recorded as 'COPY') answered 200 copies a stored object with the new
+    metadata, or answers 404 NoSuchKey when there is none."""
 
     def __init__(self, script):
         self.script = list(script)
@@ -482,14 +485,22 @@ class FakeS3:
                 if self.command != 'HEAD':
                     self.wfile.write(body)
 
+            def stored_headers(self, stored):
+                return [('x-amz-meta-' + name, value)
+                        for name, value in sorted(stored[1].items())]
+
             def answer(self):
                 length = int(self.headers.get('Content-Length') or 0)
-                if length:
-                    self.rfile.read(length)
-                fake.requests.append((self.command, self.path))
+                body = self.rfile.read(length) if length else b''
+                source = self.headers.get('x-amz-copy-source')
+                method = 'COPY' if source else self.command
+                fake.requests.append((method, self.path))
                 step = fake.script[min(len(fake.requests),
                                        len(fake.script)) - 1]
                 stored = fake.objects.get(self.path)
+                meta = {name[len('x-amz-meta-'):].lower(): value
+                        for name, value in self.headers.items()
+                        if name.lower().startswith('x-amz-meta-')}
                 if step[0] == 'close':
                     self.close_connection = True
                 elif step[0] == 'short':
@@ -503,18 +514,30 @@ class FakeS3:
                         self.reply(404)
                     else:
                         self.reply(step[1], step[2].encode())
+                elif step[0] == 200 and method == 'COPY':
+                    copied = fake.objects.get(source)
+                    if copied is None:
+                        self.reply(404, s3_error('NoSuchKey').encode(),
+                                   [('Content-Type', 'application/xml')])
+                    else:
+                        fake.objects[self.path] = (copied[0], meta)
+                        self.reply(200, COPY_RESULT.encode(),
+                                   [('Content-Type', 'application/xml')])
                 elif step[0] == 200 and self.command == 'PUT':
-                    fake.objects[self.path] = (
-                        length, self.headers.get('x-amz-meta-osi-put'))
+                    fake.objects[self.path] = (body, meta)
                     self.reply(200)
                 elif step[0] == 200 and self.command == 'HEAD':
                     if stored is None:
                         self.reply(404)
                     else:
                         self.send_response(200)
-                        self.send_header('Content-Length', str(stored[0]))
-                        self.send_header('x-amz-meta-osi-put', stored[1])
+                        self.send_header('Content-Length',
+                                         str(len(stored[0])))
+                        for name, value in self.stored_headers(stored):
+                            self.send_header(name, value)
                         self.end_headers()
+                elif step[0] == 200 and stored is not None:
+                    self.reply(200, stored[0], self.stored_headers(stored))
                 else:
                     body = step[1].encode()
                     xml = [('Content-Type', 'application/xml')]
@@ -542,6 +565,13 @@ class FakeS3:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+# What S3 answers to a copy; libs3 2.0 never reads it (io_start_put).
+COPY_RESULT = ('<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult>'
+               '<LastModified>2026-01-02T03:04:05.000Z</LastModified>'
+               '<ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag>'
+               '</CopyObjectResult>')
 
 
 def s3_error(code, message='fake'):
@@ -581,32 +611,196 @@ def test_retries_transient_errors():
 
 
 def test_put_answered_but_not_stored():
-    """libs3 2.0 takes a PUT answered by a 5xx without an S3 error
-    document (here a proxy's error page) for success: the store checks
-    each PUT with a HEAD, retries, and fails rather than lose a report."""
+    """libs3 2.0 takes a PUT or a COPY answered by a 5xx without an S3
+    error document (a proxy's error page, a bare 502) for success, and
+    never shows the answer's headers (no ETag): the store reads latest
+    back after the copy, retries, and fails rather than lose a report."""
     page = '<html><body><h1>502 Bad Gateway</h1></body></html>'
     with FakeS3([('page', 502, page)]) as fake:
         d = Driver(fake.env())
         try:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
-                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries',
-                   'did not store the object')
-            assert len(fake.requests) == 10, fake.requests
+                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries')
+            # CHECK (no latest), then 5 tries of PUT, COPY, GET latest
+            # (the copy, which sends no body, may see the 502 itself).
+            methods = [m for m, _ in fake.requests]
+            assert methods[0] == 'HEAD', fake.requests
+            assert methods.count('PUT') == 5, fake.requests
+            assert ' '.join(methods[1:]).replace('COPY GET', 'COPY') == (
+                ' '.join(['PUT', 'COPY'] * 5)), fake.requests
+            assert fake.objects == {}, fake.objects
         finally:
             d.close()
+    # The report's PUT answered by a bare 502: the copy finds no report.
+    with FakeS3([(200, ''), ('page', 502, ''), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'PUT', 'COPY', 'GET'], fake.requests
+            for key in ('reports/a.json', 'latest/a.json'):
+                assert fake.objects['/os-inspector-data/' + key][0] == (
+                    b'{"r":1}'), fake.objects
+        finally:
+            d.close()
+    # The copy answered by a bare 502: latest is not there.
+    with FakeS3([(200, ''), (200, ''), ('page', 502, ''), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
+                fake.requests)
+        finally:
+            d.close()
+    # A plain object: PUT, then a HEAD that must find this PUT's mark.
     with FakeS3([('page', 503, ''), (200, '')]) as fake:
         d = Driver(fake.env())
         try:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{}')
-            # The report: PUT, HEAD (not stored), PUT, HEAD; then latest:
-            # HEAD (none yet), PUT, HEAD.
+            d.ok('bput', 'seen/a.json', '{}')
             assert [m for m, _ in fake.requests] == [
-                'PUT', 'HEAD', 'PUT', 'HEAD', 'HEAD', 'PUT', 'HEAD'], (
-                fake.requests)
+                'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
         finally:
             d.close()
+
+
+def test_put_answered_but_other_bytes_stored():
+    """The report key keeps older bytes (its PUT answered 200 but did not
+    store them, as the wrong ETag of a plain PUT would show): latest, a
+    copy of it, then holds the older bytes, which reading it back finds,
+    and the whole write is tried again."""
+    rkey = '/os-inspector-data/reports/a.json'
+    script = [(200, ''), ('page', 200, ''), (200, '')]
+    with FakeS3(script) as fake:
+        fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":"new"}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
+                fake.requests)
+            latest = fake.objects['/os-inspector-data/latest/a.json']
+            assert latest[0] == b'{"r":"new"}', latest
+            assert latest[1]['osi-report'] == 'reports/a.json', latest
+            assert fake.objects[rkey][0] == b'{"r":"new"}', fake.objects
+        finally:
+            d.close()
+    # Every try finds the older bytes: the write fails.
+    with FakeS3([(200, ''), ('page', 200, ''), (200, ''), (200, ''),
+                 ('page', 200, ''), (200, ''), (200, ''), ('page', 200, ''),
+                 (200, ''), (200, ''), ('page', 200, ''), (200, ''),
+                 (200, ''), ('page', 200, ''), (200, '')]) as fake:
+        fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            expect(d.call('bputr', 'reports/a.json', 'latest/a.json',
+                          '{"r":"new"}'),
+                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries',
+                   'latest/a.json: the write was answered but did not '
+                   'store it')
+            assert len(fake.requests) == 1 + 5 * 3, fake.requests
+        finally:
+            d.close()
+
+
+def test_copy_refused_uploads_latest():
+    """A server that does not do copies (501 NotImplemented): latest is
+    uploaded, read back, and the report checked with a HEAD; the store
+    does not try a copy again."""
+    script = [(200, ''), (200, ''), (501, s3_error('NotImplemented')),
+              (200, '')]
+    with FakeS3(script) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/1.json', 'latest/a.json', '{"r":1}')
+            d.ok('bputr', 'reports/2.json', 'latest/a.json', '{"r":2}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'PUT', 'GET', 'HEAD',
+                'PUT', 'PUT', 'GET', 'HEAD'], fake.requests
+            latest = fake.objects['/os-inspector-data/latest/a.json']
+            assert latest[0] == b'{"r":2}', latest
+            assert latest[1]['osi-report'] == 'reports/2.json', latest
+        finally:
+            d.close()
+
+
+def test_latest_known_in_process():
+    """Once this process has read or written a host's latest, its next
+    reports cost no HEAD of latest: a newer one is PUT, copied and read
+    back (two writes), an older one arriving late is only stored."""
+    def rkey(day):
+        return 'reports/10.0.0.1/2026-01-%02d/030405.678Z-x.json' % day
+
+    latest = 'latest/10.0.0.1.json'
+    with FakeS3([(200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', rkey(2), latest, '{"r":2}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
+            del fake.requests[:]
+            d.ok('bputr', rkey(1), latest, '{"r":1}')
+            assert [m for m, _ in fake.requests] == ['PUT', 'HEAD'], (
+                fake.requests)
+            assert fake.objects['/os-inspector-data/' + latest][0] == (
+                b'{"r":2}')
+            del fake.requests[:]
+            d.ok('bputr', rkey(3), latest, '{"r":3}')
+            assert [m for m, _ in fake.requests] == ['PUT', 'COPY', 'GET'], (
+                fake.requests)
+            assert fake.objects['/os-inspector-data/' + latest][0] == (
+                b'{"r":3}')
+        finally:
+            d.close()
+    # A write that failed leaves latest unknown: the next report reads it.
+    with FakeS3([(200, '')] * 4 + [(403, s3_error('AccessDenied'))] +
+                [(200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', rkey(2), latest, '{"r":2}')
+            expect(d.call('bputr', rkey(3), latest, '{"r":3}'), OSI_ESTORE,
+                   'ErrorAccessDenied')
+            del fake.requests[:]
+            d.ok('bputr', rkey(4), latest, '{"r":4}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
+        finally:
+            d.close()
+
+
+def test_latest_of_another_process():
+    """A second process stored a newer report of the host: a process that
+    has not seen this host reads latest first and leaves it, on s3rver."""
+    with s3rver.S3rver() as s3:
+        d1 = Driver(s3.env())
+        d2 = Driver(s3.env())
+        try:
+            latest = 'latest/10.0.0.7.json'
+            d1.ok('bopen', s3.bucket, 0, 0)
+            d2.ok('bopen', s3.bucket, 0, 0)
+            d2.ok('bputr', 'reports/10.0.0.7/2026-01-03/030405.678Z-c.json',
+                  latest, '{"r":"c"}')
+            d1.ok('bputr', 'reports/10.0.0.7/2026-01-02/030405.678Z-b.json',
+                  latest, '{"r":"b"}')
+            assert d1.ok('bget', latest)['data'] == '{"r":"c"}'
+            assert d1.ok('bget', 'reports/10.0.0.7/2026-01-02/'
+                         '030405.678Z-b.json')['data'] == '{"r":"b"}'
+            # Then this process knows latest: a newer report moves it.
+            d1.ok('bputr', 'reports/10.0.0.7/2026-01-04/030405.678Z-d.json',
+                  latest, '{"r":"d"}')
+            assert d2.ok('bget', latest)['data'] == '{"r":"d"}'
+        finally:
+            d1.close()
+            d2.close()
 
 
 def test_retries_are_bounded():

@@ -558,6 +558,62 @@ static void test_store_report_list(void **state)
 
 /* --- aliases ------------------------------------------------------------ */
 
+/* The text of latest is the stored bytes, checked: found by the same
+ * steps as osi_store_latest(), refused by the same faults. */
+static void test_store_latest_json(void **state)
+{
+    struct fixture *f = *state;
+    struct osi_report *r;
+    struct osi_error err;
+    char *text = NULL, *stored, *want;
+    size_t len = 0, stored_len;
+
+    put_new(f, "2001:db8::7", "a", "2026-01-01T10:00:00Z");
+    put_new(f, "2001:db8::7", "b", "2026-01-02T10:00:00Z");
+    assert_osi_ok(osi_store_latest_json(f->store, "2001:DB8::7", &text, &len,
+                                        &err), &err);
+    stored = osi_test_slurp(path_in(f, "latest/2001:db8::7.json"),
+                            &stored_len);
+    assert_int_equal(len, stored_len);
+    assert_memory_equal(text, stored, len);
+    assert_int_equal(text[len], '\0');
+    /* The same report as osi_store_latest() parses. */
+    r = latest(f, "2001:db8::7");
+    want = to_json(r);
+    assert_string_equal(text, want);
+    osi_free(want);
+    osi_report_free(r);
+    free(stored);
+    osi_free(text);
+
+    /* A lost pointer: the newest report of the host. */
+    assert_int_equal(unlink(path_in(f, "latest/2001:db8::7.json")), 0);
+    assert_osi_ok(osi_store_latest_json(f->store, "2001:db8::7", &text, NULL,
+                                        &err), &err);
+    assert_non_null(strstr(text, "\"report_id\":\"b\""));
+    osi_free(text);
+
+    text = (char *)"untouched";
+    assert_osi_fails(osi_store_latest_json(f->store, "10.9.9.9", &text, &len,
+                                           &err),
+                     OSI_ENOTFOUND, &err, "no report of 10.9.9.9");
+    assert_null(text);
+    assert_osi_fails(osi_store_latest_json(f->store, "10.0.0.1/../x", &text,
+                                           &len, &err),
+                     OSI_EINVAL, &err, "not an IPv4 or IPv6 address");
+    write_file(path_in(f, "latest/10.0.0.8.json"), "{\"a\":\"\xff\"}");
+    assert_osi_fails(osi_store_latest_json(f->store, "10.0.0.8", &text, &len,
+                                           &err),
+                     OSI_ESTORE, &err,
+                     "latest/10.0.0.8.json: invalid JSON: invalid UTF-8 at "
+                     "byte 6");
+    write_file(path_in(f, "latest/10.0.0.8.json"), "{} {}");
+    assert_osi_fails(osi_store_latest_json(f->store, "10.0.0.8", &text, &len,
+                                           &err),
+                     OSI_ESTORE, &err, "trailing bytes at byte 3");
+    assert_null(text);
+}
+
 static void test_store_seen_alias(void **state)
 {
     struct fixture *f = *state;
@@ -978,8 +1034,10 @@ static enum osi_status chaos_read_once(struct fixture *f, long n, int which,
         st = osi_store_latest(f->store, "10.0.0.5", &r, &err);
     else if (which == 1)
         st = osi_store_history(f->store, "10.0.0.1", NULL, &list, &err);
-    else
+    else if (which == 2)
         st = osi_store_hosts_json(f->store, 0, &text, NULL, &err);
+    else
+        st = osi_store_latest_json(f->store, "10.0.0.5", &text, NULL, &err);
     *calls = osi_test_chaos_end();
     /* jansson reports some allocation failures as syntax errors. */
     if (st != OSI_OK && st != OSI_ENOMEM) {
@@ -1004,7 +1062,7 @@ static void test_store_chaos_read(void **state)
     put_new(f, "10.0.0.1", "a", "2026-01-01T10:00:00Z");
     put_new(f, "10.0.0.1", "b", "2026-01-02T10:00:00Z");
     put_new(f, "10.0.0.2", "c", "2026-01-02T10:00:00Z");
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < 4; which++) {
         long total, calls;
 
         assert_int_equal(chaos_read_once(f, -1, which, &total), OSI_OK);
@@ -1243,6 +1301,7 @@ int main(void)
         T(test_store_latest_corrupt_object),
         T(test_store_history_order_limit_bounds),
         T(test_store_report_list),
+        T(test_store_latest_json),
         T(test_store_seen_alias),
         T(test_store_loopback_server_ip_filed_under_peer),
         T(test_store_legacy_keys),
