@@ -158,7 +158,7 @@ static void test_json_check_agrees_with_jansson(void **state)
     assert_non_null(report);
     assert_non_null(buf);
     assert_int_equal(osip_json_object_check(report, len, 64, NULL), 0);
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < 4000; i++) {
         size_t at, n = len;
         int number_limit, j_ok, c_ok;
 
@@ -192,8 +192,8 @@ static void test_json_check_agrees_with_jansson(void **state)
         refused += !c_ok;
     }
     /* Both kinds of verdict were compared, many times. */
-    assert_true(compared > 19000);
-    assert_true(refused > 2000 && refused < compared - 2000);
+    assert_true(compared > 3800);
+    assert_true(refused > 400 && refused < compared - 400);
     free(buf);
     free(report);
 }
