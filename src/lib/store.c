@@ -274,6 +274,40 @@ static enum osi_status stamp(json_t *root, const char *peer, int64_t now,
     return OSI_OK;
 }
 
+/* The key of a stamped report filed under ip and received at
+ * received_ms. The agent's clock names it, so a resend lands on the same
+ * key; the server's when the report has no usable time. */
+static int report_key(char key[OSIP_KEY_MAX], const json_t *root,
+                      const char *ip, int64_t received_ms)
+{
+    int64_t when;
+
+    if (osip_rfc3339_parse(json_string_value(json_object_get(
+                               root, "collected_at")),
+                           &when) != 0 ||
+        when > received_ms + MAX_AHEAD_MS)
+        when = received_ms;
+    return osip_key_report(key, ip, when,
+                           json_string_value(json_object_get(root,
+                                                             "report_id")));
+}
+
+int osip_report_key_of(const char *data, size_t len, const char *ip,
+                       char key[OSIP_KEY_MAX])
+{
+    json_t *root = json_loadb(data, len, 0, NULL);
+    int64_t received;
+    int rc = -1;
+
+    if (json_is_object(root) &&
+        osip_rfc3339_parse(json_string_value(json_object_get(
+                               json_object_get(root, "received"), "at")),
+                           &received) == 0)
+        rc = report_key(key, root, ip, received);
+    json_decref(root);
+    return rc;
+}
+
 enum osi_status osi_store_put(struct osi_store *store,
                               struct osi_report *report, const char *peer,
                               int *duplicate_out, struct osi_error *err)
@@ -281,7 +315,7 @@ enum osi_status osi_store_put(struct osi_store *store,
     char ip[OSIP_IP_MAX], peer_c[OSIP_IP_MAX];
     char rkey[OSIP_KEY_MAX], lkey[OSIP_KEY_MAX];
     const char *server_ip;
-    int64_t now, when;
+    int64_t now;
     enum osi_status st;
     char *data = NULL;
     size_t len = 0;
@@ -314,16 +348,7 @@ enum osi_status osi_store_put(struct osi_store *store,
     st = stamp(report->root, peer ? peer_c : NULL, now, err);
     if (st != OSI_OK)
         return st;
-    /* The agent's clock names the key, so a resend lands on the same one;
-     * the server's when the report has no usable time. */
-    if (osip_rfc3339_parse(json_string_value(json_object_get(
-                               report->root, "collected_at")),
-                           &when) != 0 ||
-        when > now + MAX_AHEAD_MS)
-        when = now;
-    if (osip_key_report(rkey, ip, when,
-                        json_string_value(json_object_get(report->root,
-                                                          "report_id"))) != 0 ||
+    if (report_key(rkey, report->root, ip, now) != 0 ||
         osip_key_latest(lkey, ip) != 0)
         return osip_fail(err, OSI_EINVAL, "report of %s: no key for it", ip);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The file store backend: objects as files under one directory, written
  * durably (temp file, fdatasync, link or rename, directory fsync), latest
- * pointers as symbolic links moved forward only (docs/storage.md). */
+ * pointers as hard links moved forward only (docs/storage.md). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,12 +29,37 @@
 #define DIR_MODE 0755
 #define FILE_MODE 0644
 
+/* What this process knows of latest pointers, by a hash of their keys
+ * (LATEST_SLOTS a multiple of STRIPES: a slot is guarded by its key's
+ * stripe lock); a colliding key takes the slot. */
+#define LATEST_SLOTS 4096
+
+struct latest_slot {
+    char latest[64];           /* the pointer's key; "" for none */
+    char report[OSIP_KEY_MAX]; /* the report key it names */
+    ino_t ino;                 /* the inode it was when seen */
+    dev_t dev;
+};
+
+/* Group flushes of latest/ (flush_latest). */
+struct dir_flush {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    uint64_t asked;    /* changes that asked for a flush */
+    uint64_t done;     /* those a successful fsync covered */
+    uint64_t failures; /* failed fsyncs */
+    int error;         /* errno of the last */
+    int busy;          /* an fsync runs */
+};
+
 struct file_store {
     int root;   /* the store directory, O_DIRECTORY */
     int latest; /* its latest/ */
     long pid;   /* in temp names, with tmp_seq */
     atomic_uint_fast64_t tmp_seq;
     pthread_mutex_t stripes[STRIPES];
+    struct dir_flush flush;
+    struct latest_slot *slots; /* LATEST_SLOTS */
     char path[]; /* for messages */
 };
 
@@ -178,55 +203,163 @@ static int write_temp(struct file_store *fs, int dfd, const char *data,
     return 0;
 }
 
-static unsigned int stripe_of(const char *s)
+static enum osi_status file_get(void *be, const char *key, char **data,
+                                size_t *len, struct osi_error *err);
+
+static uint32_t key_hash(const char *s)
 {
     uint32_t h = 2166136261u;
 
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % STRIPES;
+    return h;
 }
 
-/* Point the symbolic link name in ldfd (the directory of latest_key, at
- * depth levels) to report_key, unless it already points to a report that
- * is as new or newer. Returns 1 when it moved, 0 when not, -1 on error. */
-static int move_latest(struct file_store *fs, int ldfd, const char *name,
-                       int depth, const char *report_key,
-                       const char *latest_key)
+/* Make the changes made so far in the latest/ directory durable, with one
+ * fsync for all the threads that ask while one runs: every host's pointer
+ * lives in that one directory, and a flush is the dearest step of a
+ * report. A thread's change is durable once an fsync that started after
+ * it succeeds. Any failed fsync fails every thread that was waiting on
+ * the directory then, even one whose own flush had already succeeded
+ * (its resend is harmless): after a failed fsync, Linux may answer the
+ * next one with success although the data were lost. */
+static int flush_latest(struct file_store *fs)
 {
-    char target[OSIP_KEY_MAX + 3 * MAX_LIST_DEPTH], cur[sizeof(target)];
-    char tmp[64];
-    pthread_mutex_t *lock = &fs->stripes[stripe_of(latest_key)];
-    size_t off = 0;
+    struct dir_flush *g = &fs->flush;
+    uint64_t mine, failures;
+    int e = 0;
+
+    pthread_mutex_lock(&g->lock);
+    mine = ++g->asked;
+    failures = g->failures;
+    while (g->done < mine && g->failures == failures) {
+        uint64_t upto = g->asked;
+        int rc;
+
+        if (g->busy) {
+            pthread_cond_wait(&g->cv, &g->lock);
+            continue;
+        }
+        g->busy = 1;
+        pthread_mutex_unlock(&g->lock);
+        rc = fsync(fs->latest);
+        e = errno;
+        pthread_mutex_lock(&g->lock);
+        g->busy = 0;
+        if (rc == 0) {
+            g->done = upto;
+        } else {
+            g->failures++;
+            g->error = e;
+        }
+        pthread_cond_broadcast(&g->cv);
+    }
+    e = g->failures == failures ? 0 : g->error;
+    pthread_mutex_unlock(&g->lock);
+    errno = e;
+    return e == 0 ? 0 : -1;
+}
+
+static void remember(struct latest_slot *slot, const char *latest_key,
+                     const char *report_key, const struct stat *st)
+{
+    memcpy(slot->latest, latest_key, strlen(latest_key) + 1);
+    memcpy(slot->report, report_key, strlen(report_key) + 1);
+    slot->ino = st->st_ino;
+    slot->dev = st->st_dev;
+}
+
+/* The report key that latest_key (name in ldfd) names now, in cur ("" for
+ * none, or for an object that names none that can be told). 0, or -1 on
+ * error. Called under the key's stripe lock, which also guards its slot
+ * of the cache: the cache answers when the pointer is still the inode it
+ * saw last, so another process that moved the pointer is noticed. */
+static int current_latest(struct file_store *fs, int ldfd, const char *name,
+                          int depth, const char *latest_key, uint32_t hash,
+                          char cur[OSIP_KEY_MAX])
+{
+    struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
+    char ip[OSIP_IP_MAX], *data = NULL;
+    size_t len = 0, off = 3 * (size_t)depth;
+    struct stat st;
     ssize_t n;
+
+    cur[0] = '\0';
+    if (fstatat(ldfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (S_ISLNK(st.st_mode)) {
+        /* Stores of osinspect before 0.1 pointed with symbolic links. */
+        char target[OSIP_KEY_MAX + 3 * MAX_LIST_DEPTH];
+
+        n = readlinkat(ldfd, name, target, sizeof(target) - 1);
+        if (n < 0)
+            return -1;
+        target[n] = '\0';
+        if ((size_t)n > off && (size_t)n - off < OSIP_KEY_MAX)
+            memcpy(cur, target + off, (size_t)n - off + 1);
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode))
+        return 0;
+    if (strcmp(slot->latest, latest_key) == 0 && slot->ino == st.st_ino &&
+        slot->dev == st.st_dev) {
+        memcpy(cur, slot->report, sizeof(slot->report));
+        return 0;
+    }
+    /* Another process's pointer, a copied store or a new process: what
+     * the report says of itself names its key. */
+    if (osip_key_host_parse(latest_key, "latest/", ip) != 0)
+        return 0;
+    if (file_get(fs, latest_key, &data, &len, NULL) == OSI_ENOMEM) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (data != NULL && osip_report_key_of(data, len, ip, cur) != 0)
+        cur[0] = '\0';
+    free(data);
+    if (cur[0] != '\0' && strlen(latest_key) < sizeof(slot->latest))
+        remember(slot, latest_key, cur, &st);
+    return 0;
+}
+
+/* Point latest_key (name in ldfd, a directory at depth levels) to the
+ * report rname in rdfd, a hard link, unless it already names a report
+ * that is as new or newer. Returns 1 when it moved, 0 when not, -1 on
+ * error. A hard link costs no inode and no block: a symbolic link to a
+ * report key is too long to live in its inode, and ext4 without a
+ * journal discards the block of every replaced one on the spot (a tenth
+ * of the rate of links here). */
+static int move_latest(struct file_store *fs, int rdfd, const char *rname,
+                       int ldfd, const char *name, int depth,
+                       const char *report_key, const char *latest_key)
+{
+    uint32_t hash = key_hash(latest_key);
+    pthread_mutex_t *lock = &fs->stripes[hash % STRIPES];
+    struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
+    char cur[OSIP_KEY_MAX], tmp[64];
+    struct stat st;
     int rc = -1, e = 0;
 
     if (depth > MAX_LIST_DEPTH) {
         errno = EINVAL;
         return -1;
     }
-    for (int i = 0; i < depth; i++, off += 3)
-        memcpy(target + off, "../", 3);
-    snprintf(target + off, sizeof(target) - off, "%s", report_key);
-
     pthread_mutex_lock(lock);
-    n = readlinkat(ldfd, name, cur, sizeof(cur) - 1);
-    if (n >= 0) {
-        cur[n] = '\0';
-        /* A target outside the store's layout is replaced. */
-        if ((size_t)n > off && memcmp(cur, target, off) == 0 &&
-            osip_key_report_cmp(cur + off, report_key) >= 0) {
-            rc = 0;
-            goto out;
-        }
-    } else if (errno != ENOENT && errno != EINVAL) {
-        /* EINVAL: a regular file (a copied store): replaced as well. */
+    if (current_latest(fs, ldfd, name, depth, latest_key, hash, cur) != 0) {
+        e = errno;
+        goto out;
+    }
+    if (cur[0] != '\0' && osip_key_report_cmp(cur, report_key) >= 0) {
+        rc = 0;
+        goto out;
+    }
+    if (fstatat(rdfd, rname, &st, 0) != 0) {
         e = errno;
         goto out;
     }
     for (int tries = 0; tries < 100; tries++) {
         tmp_name(fs, tmp);
-        if (symlinkat(target, ldfd, tmp) == 0)
+        if (linkat(rdfd, rname, ldfd, tmp, 0) == 0)
             break;
         if (errno != EEXIST) {
             e = errno;
@@ -238,11 +371,15 @@ static int move_latest(struct file_store *fs, int ldfd, const char *name,
         e = EEXIST;
         goto out;
     }
-    if (renameat(ldfd, tmp, ldfd, name) != 0) {
+    if (renameat(ldfd, tmp, ldfd, name) != 0)
         e = errno;
-        unlinkat(ldfd, tmp, 0);
+    /* Also after success: rename() of a link onto another link of the
+     * same file leaves both. */
+    unlinkat(ldfd, tmp, 0);
+    if (e != 0)
         goto out;
-    }
+    if (strlen(latest_key) < sizeof(slot->latest))
+        remember(slot, latest_key, report_key, &st);
     rc = 1;
 out:
     pthread_mutex_unlock(lock);
@@ -316,11 +453,12 @@ static enum osi_status file_put_report(void *be, const char *report_key,
         st = fail_errno(err, errno, "create the directory of", latest_key);
         goto out;
     }
-    moved = move_latest(fs, ldfd, lname, depth_of(ldir), report_key,
-                        latest_key);
+    moved = move_latest(fs, dfd, rname, ldfd, lname, depth_of(ldir),
+                        report_key, latest_key);
     if (moved < 0)
         st = fail_errno(err, errno, "update", latest_key);
-    else if (moved == 1 && fsync(ldfd) != 0)
+    else if (moved == 1 &&
+             (ldfd == fs->latest ? flush_latest(fs) : fsync(ldfd)) != 0)
         st = fail_errno(err, errno, "sync the directory of", latest_key);
     if (ldfd != fs->latest)
         close(ldfd);
@@ -560,6 +698,9 @@ static void file_close(void *be)
     close(fs->root);
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_destroy(&fs->stripes[i]);
+    pthread_mutex_destroy(&fs->flush.lock);
+    pthread_cond_destroy(&fs->flush.cv);
+    free(fs->slots);
     free(fs);
 }
 
@@ -626,6 +767,12 @@ enum osi_status osip_store_file_open(const char *path,
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     memcpy(fs->path, path, n + 1);
     fs->root = fs->latest = -1;
+    fs->slots = osip_malloc(LATEST_SLOTS * sizeof(*fs->slots));
+    if (fs->slots == NULL) {
+        free(fs);
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    memset(fs->slots, 0, LATEST_SLOTS * sizeof(*fs->slots));
     if (make_path(fs->path) != 0)
         goto fail;
     memcpy(fs->path, path, n + 1);
@@ -649,6 +796,9 @@ enum osi_status osip_store_file_open(const char *path,
     atomic_init(&fs->tmp_seq, 0);
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&fs->stripes[i], NULL);
+    memset(&fs->flush, 0, sizeof(fs->flush));
+    pthread_mutex_init(&fs->flush.lock, NULL);
+    pthread_cond_init(&fs->flush.cv, NULL);
     *ops = &file_backend;
     *be = fs;
     return OSI_OK;
@@ -656,6 +806,7 @@ fail:
     e = errno;
     if (fs->root >= 0)
         close(fs->root);
+    free(fs->slots);
     free(fs);
     return osip_error_set(err, OSI_EIO, OSI_CAUSE_ERRNO, e,
                           "cannot %s store directory %s: %s", what, path,

@@ -134,6 +134,13 @@ int osip_key_host_parse(const char *key, const char *kind,
 int osip_key_legacy_parse(const char *key, char ip_out[OSIP_IP_MAX],
                           int64_t *ms_out);
 
+/* The key osi_store_put() filed a stored report under, from its text
+ * and the canonical ip of its key (store.c). Returns -1 when the text is
+ * not a stamped report (no "received"."at") or does not parse, including
+ * for lack of memory. */
+int osip_report_key_of(const char *data, size_t len, const char *ip,
+                       char key[OSIP_KEY_MAX]);
+
 /* Order of two report keys by their time, then by their text: < 0 when a
  * is older, 0 when the same, > 0 when a is newer. A key that does not
  * parse is older than any that does. */

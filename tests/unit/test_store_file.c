@@ -74,15 +74,16 @@ static void put_report(struct fixture *f, const char *key, const char *data,
     assert_int_equal(dup, want_dup);
 }
 
+/* latest is a hard link to the report key. */
 static void expect_latest_target(struct fixture *f, const char *key)
 {
-    char target[512], want[512];
-    ssize_t n = readlink(path_in(f, LATEST), target, sizeof(target) - 1);
+    struct stat l, r;
 
-    assert_true(n > 0);
-    target[n] = '\0';
-    snprintf(want, sizeof(want), "../%s", key);
-    assert_string_equal(target, want);
+    assert_int_equal(lstat(path_in(f, LATEST), &l), 0);
+    assert_int_equal(stat(path_in(f, key), &r), 0);
+    assert_true(S_ISREG(l.st_mode));
+    if (l.st_ino != r.st_ino || l.st_dev != r.st_dev)
+        fail_msg("latest is not %s", key);
 }
 
 static void expect_get(struct fixture *f, const char *key, const char *want)
@@ -136,9 +137,8 @@ static void test_store_file_put_report_layout(void **state)
     assert_int_equal(stat(path_in(f, K1), &st), 0);
     assert_true(S_ISREG(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0644);
-    assert_int_equal(st.st_nlink, 1); /* the temp name is gone */
-    assert_int_equal(lstat(path_in(f, LATEST), &st), 0);
-    assert_true(S_ISLNK(st.st_mode));
+    /* The report and latest: the temp names are gone. */
+    assert_int_equal(st.st_nlink, 2);
     expect_latest_target(f, K1);
     expect_get(f, LATEST, "{\"n\":1}");
     expect_get(f, K1, "{\"n\":1}");
@@ -210,6 +210,76 @@ static void test_store_file_put_overwrites(void **state)
                   &err);
     expect_get(f, "new/deeper/x.json", "1");
     assert_int_equal(count_temp(f->dir), 0);
+}
+
+/* A stamped report as store.c writes it, for key K (time and id). */
+static const char *stamped(const char *collected_at, const char *id)
+{
+    static char buf[256];
+
+    snprintf(buf, sizeof(buf),
+             "{\"server_ip\":\"10.0.0.1\",\"collected_at\":\"%s\","
+             "\"report_id\":\"%s\",\"received\":{\"at\":"
+             "\"2026-01-05T00:00:00.000Z\",\"peer\":null}}",
+             collected_at, id);
+    return buf;
+}
+
+#define K3 "reports/10.0.0.1/2026-01-04/000000.000Z-d.json"
+
+/* Another process (here another backend on the same directory) moves
+ * latest: this one notices although it remembers the pointer it made,
+ * and a process that starts reads what latest names from the report. */
+static void test_store_file_latest_other_process(void **state)
+{
+    struct fixture *f = *state;
+    const struct osip_store_backend *ops2;
+    struct osi_error err;
+    const char *k3;
+    void *be2;
+    int dup;
+
+    put_report(f, K1, stamped("2026-01-02T03:04:05.678Z", "a"), 0);
+    assert_osi_ok(osip_store_file_open(f->dir, NULL, &ops2, &be2, &err), &err);
+    k3 = stamped("2026-01-04T00:00:00Z", "d");
+    assert_osi_ok(ops2->put_report(be2, K3, LATEST, k3, strlen(k3), &dup,
+                                   &err),
+                  &err);
+    expect_latest_target(f, K3);
+    /* Newer than what this one made, older than the other's. */
+    put_report(f, K2, stamped("2026-01-03T00:00:00Z", "b"), 0);
+    expect_latest_target(f, K3);
+    ops2->close(be2);
+
+    /* A process that starts: the key from the report's own text. */
+    assert_osi_ok(osip_store_file_open(f->dir, NULL, &ops2, &be2, &err), &err);
+    assert_osi_ok(ops2->put_report(be2, K0, LATEST, "{}", 2, &dup, &err),
+                  &err);
+    expect_latest_target(f, K3);
+    ops2->close(be2);
+}
+
+/* A pointer it cannot read a key from (not a stamped report) is
+ * replaced; a symbolic link (stores of osinspect before 0.1) is read. */
+static void test_store_file_latest_foreign_pointers(void **state)
+{
+    struct fixture *f = *state;
+    const struct osip_store_backend *ops2;
+    struct osi_error err;
+    void *be2;
+    int dup;
+
+    assert_int_equal(symlink("../" K2, path_in(f, LATEST)), 0);
+    put_report(f, K1, "{\"n\":1}", 0);
+    put_report(f, K2, "{\"n\":2}", 0);
+    put_report(f, K3, "{\"n\":3}", 0);
+    expect_latest_target(f, K3);
+
+    assert_osi_ok(osip_store_file_open(f->dir, NULL, &ops2, &be2, &err), &err);
+    assert_osi_ok(ops2->put_report(be2, K0, LATEST, "{}", 2, &dup, &err),
+                  &err);
+    expect_latest_target(f, K0);
+    ops2->close(be2);
 }
 
 static void test_store_file_get_missing(void **state)
@@ -428,6 +498,10 @@ int main(void)
             test_store_file_duplicate_repairs_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_store_file_latest_regular_file_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_file_latest_other_process,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_file_latest_foreign_pointers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_file_put_overwrites, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_file_get_missing, setup,
