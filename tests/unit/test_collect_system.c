@@ -472,6 +472,105 @@ static void test_collect_uptime_malformed(void **state)
     run_done(run);
 }
 
+/* Without a root (ctx->root "") the clocks answer. The files are read
+ * from "roots/container", which has neither /proc/uptime nor /proc/stat:
+ * a section that read them would fail. boottime_ns is the fake boot
+ * clock's first reading; the wall clock is FAKE_SYS_REALTIME.678. */
+static struct run *run_clocks(long long boottime_ns)
+{
+    struct run *run = malloc(sizeof(*run));
+
+    assert_non_null(run);
+    run_init(run, "roots/container");
+    run->ctx.root[0] = '\0';
+    run->fake.mono_ns = boottime_ns - 1000;
+    run_section(run, osip_collect_uptime);
+    return run;
+}
+
+/* uptime cut (not rounded) to hundredths as /proc/uptime prints it;
+ * boot time 2026-01-02T03:04:05.678 - 4711.939002 s, rounded down. */
+static void test_collect_uptime_from_clocks(void **state)
+{
+    struct run *run = run_clocks(4711939000000LL);
+
+    (void)state;
+    assert_field_real(run, "uptime_seconds", 4711.93);
+    assert_field_str(run, "boot_time", "2026-01-02T01:45:33Z");
+    assert_status(run, "full", NULL);
+    run_done(run);
+}
+
+/* The boot clock read before the wall clock puts boot time at 03:02:25
+ * exactly, the one read after it 1 us earlier: a second boundary lies
+ * between them, so the clocks are read again (both then say 03:02:24). */
+static void test_collect_uptime_clocks_second_boundary(void **state)
+{
+    struct run *run = run_clocks(100677999000LL);
+
+    (void)state;
+    assert_field_real(run, "uptime_seconds", 100.67);
+    assert_field_str(run, "boot_time", "2026-01-02T03:02:24Z");
+    assert_status(run, "full", NULL);
+    run_done(run);
+}
+
+static int clock_fails(void *data, clockid_t clock, struct timespec *out)
+{
+    (void)data;
+    (void)clock;
+    (void)out;
+    errno = EINVAL;
+    return -1;
+}
+
+/* A boot clock that moves a whole second per reading: no two readings
+ * around the wall clock ever agree. */
+static int clock_jumps(void *data, clockid_t clock, struct timespec *out)
+{
+    static long long boot;
+
+    (void)data;
+    out->tv_nsec = 500000000;
+    out->tv_sec = clock == CLOCK_REALTIME ? FAKE_SYS_REALTIME : ++boot;
+    return 0;
+}
+
+static void test_collect_uptime_clock_fails(void **state)
+{
+    struct run *run = malloc(sizeof(*run));
+
+    (void)state;
+    assert_non_null(run);
+    run_init(run, "roots/container");
+    run->ctx.root[0] = '\0';
+    run->sys.clock_gettime = clock_fails;
+    run_section(run, osip_collect_uptime);
+    assert_field_null(run, "uptime_seconds");
+    assert_field_null(run, "boot_time");
+    assert_status(run, "failed",
+                  "clock_gettime: Invalid argument; "
+                  "clock_gettime: Invalid argument");
+    run_done(run);
+}
+
+static void test_collect_uptime_clocks_unsteady(void **state)
+{
+    struct run *run = malloc(sizeof(*run));
+
+    (void)state;
+    assert_non_null(run);
+    run_init(run, "roots/container");
+    run->ctx.root[0] = '\0';
+    run->sys.clock_gettime = clock_jumps;
+    run_section(run, osip_collect_uptime);
+    assert_field_real(run, "uptime_seconds", 1.5);
+    assert_field_null(run, "boot_time");
+    assert_status(run, "partial",
+                  "clock_gettime: the clocks moved apart while read");
+    run_done(run);
+}
+
 /* load */
 
 static void test_collect_load_debian(void **state)
@@ -783,6 +882,10 @@ int main(void)
         cmocka_unit_test(test_collect_uptime_no_stat),
         cmocka_unit_test(test_collect_uptime_missing),
         cmocka_unit_test(test_collect_uptime_malformed),
+        cmocka_unit_test(test_collect_uptime_from_clocks),
+        cmocka_unit_test(test_collect_uptime_clocks_second_boundary),
+        cmocka_unit_test(test_collect_uptime_clock_fails),
+        cmocka_unit_test(test_collect_uptime_clocks_unsteady),
         cmocka_unit_test(test_collect_load_debian),
         cmocka_unit_test(test_collect_load_missing),
         cmocka_unit_test(test_collect_load_malformed),

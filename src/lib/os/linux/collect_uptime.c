@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Sections "uptime" (uptime_seconds from /proc/uptime, boot_time from the
- * btime line of /proc/stat) and "load" (load_average, /proc/loadavg). */
+/* Sections "uptime" (uptime_seconds and boot_time: from the clocks, or
+ * under a root from its /proc/uptime and /proc/stat's btime line) and
+ * "load" (load_average, /proc/loadavg). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../collect_int.h"
 
@@ -68,13 +70,75 @@ static int read_boot_time(struct osip_ctx *ctx, char *buf, size_t bufsize,
     return 0;
 }
 
+/* Seconds of CLOCK_BOOTTIME cut to hundredths, as /proc/uptime prints
+ * them (and as the same division of the same digits parses them). */
+static int clock_uptime(struct osip_ctx *ctx, double *out, char *why,
+                        size_t size)
+{
+    struct timespec b;
+
+    if (ctx->sys->clock_gettime(ctx->sys->data, CLOCK_BOOTTIME, &b) != 0) {
+        snprintf(why, size, "clock_gettime: %s", strerror(errno));
+        return -1;
+    }
+    *out = (double)((long long)b.tv_sec * 100 + b.tv_nsec / 10000000) / 100;
+    return 0;
+}
+
+/* The kernel's btime is CLOCK_REALTIME minus CLOCK_BOOTTIME in whole
+ * seconds, rounded down. The two clocks are read apart: the boot clock on
+ * either side of the wall clock brackets the true difference, and when
+ * both differences fall in the same second that second is btime's (else
+ * a second boundary lay between the readings: read again). */
+static int clock_boot_time(struct osip_ctx *ctx, char *buf, size_t bufsize,
+                           char *why, size_t size)
+{
+    const struct osip_sys *sys = ctx->sys;
+    long long secs = 0;
+    int steady = 0;
+
+    for (int tries = 0; tries < 4 && !steady; tries++) {
+        struct timespec b1, r, b2;
+        long long hi;
+
+        if (sys->clock_gettime(sys->data, CLOCK_BOOTTIME, &b1) != 0 ||
+            sys->clock_gettime(sys->data, CLOCK_REALTIME, &r) != 0 ||
+            sys->clock_gettime(sys->data, CLOCK_BOOTTIME, &b2) != 0) {
+            snprintf(why, size, "clock_gettime: %s", strerror(errno));
+            return -1;
+        }
+        hi = (long long)r.tv_sec - b1.tv_sec - (r.tv_nsec < b1.tv_nsec);
+        secs = (long long)r.tv_sec - b2.tv_sec - (r.tv_nsec < b2.tv_nsec);
+        steady = hi == secs;
+    }
+    if (!steady || osip_format_utc_seconds(secs, buf, bufsize) != 0) {
+        snprintf(why, size, "clock_gettime: %s",
+                 steady ? "boot time is not a time"
+                        : "the clocks moved apart while read");
+        return -1;
+    }
+    return 0;
+}
+
+/* /proc/uptime and /proc/stat's btime are these clocks as the kernel
+ * prints them, /proc/stat after a line per CPU and per interrupt: without
+ * a root the clocks are read instead. A root's files are its own (a
+ * host's /proc under --root /host, a fixture). */
 void osip_collect_uptime(struct osip_ctx *ctx)
 {
     char why_up[128], why_boot[128], boot[64];
     double up;
-    int have_up = read_uptime(ctx, &up, why_up, sizeof(why_up)) == 0;
-    int have_boot = read_boot_time(ctx, boot, sizeof(boot), why_boot,
+    int have_up, have_boot;
+
+    if (ctx->root[0] == '\0') {
+        have_up = clock_uptime(ctx, &up, why_up, sizeof(why_up)) == 0;
+        have_boot = clock_boot_time(ctx, boot, sizeof(boot), why_boot,
+                                    sizeof(why_boot)) == 0;
+    } else {
+        have_up = read_uptime(ctx, &up, why_up, sizeof(why_up)) == 0;
+        have_boot = read_boot_time(ctx, boot, sizeof(boot), why_boot,
                                    sizeof(why_boot)) == 0;
+    }
 
     osip_set(ctx, ctx->report, "uptime_seconds",
              have_up ? json_real(up) : json_null());
