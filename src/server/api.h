@@ -122,5 +122,8 @@ int api_deadline_disarm(struct api_deadlines *dl,
 uint64_t api_now_ns(void);
 void api_log(const char *fmt, ...) OSI_PRINTF(1, 2);
 void api_log_request(const struct api_request *req);
+/* Write what is queued and end the log's thread; later lines are written
+ * by their callers. */
+void api_log_stop(void);
 
 #endif /* OSINSPECT_API_H */

@@ -405,5 +405,6 @@ out:
     api_deadlines_stop(srv.deadlines);
     osi_store_close(srv.store);
     osi_cleanup();
+    api_log_stop();
     return rc;
 }
