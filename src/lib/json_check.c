@@ -82,15 +82,46 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* Skip the printable ASCII at s->p other than '"' and '\\' (most of a
+ * report), eight bytes at a time: a byte below 0x20 or above 0x7f, a
+ * quote or a backslash stops it. */
+static void skip_plain(struct scan *s)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+
+    while (s->end - s->p >= 8) {
+        uint64_t x, q, b;
+
+        memcpy(&x, s->p, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        /* Some byte of v is below k when (v - k) & ~v & 0x80.. (for
+         * k = 1: some byte is zero). */
+        if (((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+              ((b - ones) & ~b) | x) &
+             highs) != 0)
+            break;
+        s->p += 8;
+    }
+    while (s->p < s->end && *s->p >= 0x20 && *s->p < 0x80 && *s->p != '"' &&
+           *s->p != '\\')
+        s->p++;
+}
+
 /* A string from its opening quote: what jansson accepts without
  * JSON_ALLOW_NUL (no \u0000, surrogates only in pairs). */
 static int string(struct scan *s)
 {
     s->p++;
     while (s->p < s->end) {
-        unsigned char c = *s->p;
+        unsigned char c;
         unsigned int u, lo;
         size_t n;
+
+        skip_plain(s);
+        if (s->p == s->end)
+            break;
+        c = *s->p;
 
         if (c == '"') {
             s->p++;
