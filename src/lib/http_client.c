@@ -34,6 +34,8 @@ struct osip_http {
     char port[6];
     char *head; /* the request up to Content-Encoding and Content-Length */
     size_t head_len;
+    char *common; /* Host and User-Agent lines, for osip_http_request */
+    size_t common_len;
     unsigned int connect_timeout_ms, timeout_ms;
     int fd;     /* the kept connection; -1 when none */
     size_t in_off, in_len; /* unread bytes of in[] */
@@ -46,6 +48,9 @@ struct xfer {
     struct osip_http_answer *a;
     uint64_t start, deadline;
     int got_any; /* a byte of an answer arrived */
+    int no_body; /* the answer to a HEAD has none */
+    void (*on_header)(const char *name, const char *value, void *payload);
+    void *payload;
     char *body;
     size_t body_max, body_seen;
 };
@@ -247,6 +252,19 @@ enum osi_status osip_http_new(const struct osip_http_options *opts,
                  opts->token != NULL ? opts->token : "",
                  opts->token != NULL ? "\r\n" : "");
     h->head_len = (size_t)n;
+    size = strlen(h->host) + strlen(opts->user_agent) + 64;
+    h->common = osip_malloc(size);
+    if (h->common == NULL) {
+        free(h->head);
+        free(h);
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    n = snprintf(h->common, size, "Host: %s%s%s%s%s\r\nUser-Agent: %s\r\n",
+                 ipv6 ? "[" : "", h->host, ipv6 ? "]" : "",
+                 strcmp(h->port, "80") != 0 ? ":" : "",
+                 strcmp(h->port, "80") != 0 ? h->port : "",
+                 opts->user_agent);
+    h->common_len = (size_t)n;
     h->connect_timeout_ms = opts->connect_timeout_ms;
     h->timeout_ms = opts->timeout_ms;
     *out = h;
@@ -269,6 +287,7 @@ void osip_http_free(struct osip_http *h)
     /* the head holds the token */
     explicit_bzero(h->head, h->head_len);
     free(h->head);
+    free(h->common);
     free(h);
 }
 
@@ -645,6 +664,8 @@ static int parse_header(struct xfer *x, char *line, struct head *hd)
     } else if (strcasecmp(line, "Retry-After") == 0) {
         x->a->retry_after_s = retry_after_s(v);
     }
+    if (x->on_header != NULL)
+        x->on_header(line, v, x->payload);
     return 0;
 }
 
@@ -783,7 +804,7 @@ static int exchange(struct xfer *x, struct iovec *iov, int iovcnt)
     if (read_head(x, &hd) != 0)
         return -1;
     x->a->status = hd.status;
-    if (hd.status == 204 || hd.status == 304)
+    if (x->no_body || hd.status == 204 || hd.status == 304)
         rc = 0;
     else if (hd.chunked)
         rc = take_chunked(x);
@@ -796,12 +817,49 @@ static int exchange(struct xfer *x, struct iovec *iov, int iovcnt)
     /* A connection stays only when its next answer cannot be confused with
      * the rest of this one. */
     keep = rc == 0 && hd.minor >= 1 && !hd.close && !hd.until_close &&
-           (hd.chunked || hd.has_length || hd.status == 204 ||
-            hd.status == 304) &&
+           (x->no_body || hd.chunked || hd.has_length ||
+            hd.status == 204 || hd.status == 304) &&
            h->in_off == h->in_len;
     if (!keep)
         close_conn(h);
     return 0;
+}
+
+/* Send the request on the kept connection, or a new one, and read the
+ * answer. */
+static void run(struct xfer *x, struct iovec *iov, int iovcnt)
+{
+    struct osip_http *h = x->h;
+
+    for (int resent = 0;; resent = 1) {
+        struct iovec sent[5];
+        int kept = h->fd >= 0;
+
+        /* send_request moves through its vector: keep the original for a
+         * second sending. */
+        memcpy(sent, iov, (size_t)iovcnt * sizeof(*iov));
+        if (kept && !conn_alive(h)) {
+            close_conn(h);
+            kept = 0;
+        }
+        if (!kept && open_conn(x) != 0)
+            return;
+        if (exchange(x, sent, iovcnt) == 0)
+            return;
+        close_conn(h);
+        /* A kept connection the server closed while it was idle fails
+         * before any answer: the request never reached the server, or was
+         * dropped unread. Send it again on a new connection, once, as
+         * libcurl does; only idempotent requests come here (a report
+         * carries its report_id, a PUT the same bytes). A new connection
+         * failing is a real failure. */
+        if (!kept || resent || x->got_any ||
+            (x->a->cc != CURLE_SEND_ERROR && x->a->cc != CURLE_RECV_ERROR &&
+             x->a->cc != CURLE_GOT_NOTHING))
+            return;
+        memset(x->a, 0, sizeof(*x->a));
+        x->body_seen = 0;
+    }
 }
 
 void osip_http_post(struct osip_http *h, const char *body, size_t len,
@@ -818,33 +876,54 @@ void osip_http_post(struct osip_http *h, const char *body, size_t len,
     x.deadline = x.start + h->timeout_ms;
     n = snprintf(tail, sizeof(tail), "%sContent-Length: %zu\r\n\r\n",
                  gzipped ? "Content-Encoding: gzip\r\n" : "", len);
-    for (int resent = 0;; resent = 1) {
+    {
         struct iovec iov[3] = {
             { h->head, h->head_len },
             { tail, (size_t)n },
             { (void *)(uintptr_t)body, len },
         };
-        int kept = h->fd >= 0;
 
-        if (kept && !conn_alive(h)) {
-            close_conn(h);
-            kept = 0;
-        }
-        if (!kept && open_conn(&x) != 0)
-            return;
-        if (exchange(&x, iov, 3) == 0)
-            return;
-        close_conn(h);
-        /* A kept connection the server closed while it was idle fails
-         * before any answer: the request never reached the API, or was
-         * dropped unread. Send it again on a new connection, once, as
-         * libcurl does; the report_id makes it harmless even if it was
-         * read. A new connection failing is a real failure. */
-        if (!kept || resent || x.got_any ||
-            (a->cc != CURLE_SEND_ERROR && a->cc != CURLE_RECV_ERROR &&
-             a->cc != CURLE_GOT_NOTHING))
-            return;
-        memset(a, 0, sizeof(*a));
-        x.body_seen = 0;
+        run(&x, iov, 3);
     }
+}
+
+void osip_http_request(struct osip_http *h, const struct osip_http_request *r,
+                       char *body_buf, size_t body_max,
+                       struct osip_http_answer *a)
+{
+    struct xfer x = { .h = h, .a = a, .body = body_buf,
+                      .body_max = body_max, .on_header = r->on_header,
+                      .payload = r->payload };
+    int has_body = strcmp(r->method, "GET") != 0 &&
+                   strcmp(r->method, "HEAD") != 0;
+    size_t size = strlen(r->method) + strlen(r->target) + 64;
+    char *line, tail[64];
+    int n, m;
+
+    memset(a, 0, sizeof(*a));
+    x.start = now_ms();
+    x.deadline = x.start + (r->timeout_ms != 0 ? r->timeout_ms
+                                               : h->timeout_ms);
+    x.no_body = strcmp(r->method, "HEAD") == 0;
+    line = osip_malloc(size);
+    if (line == NULL) {
+        fail(&x, CURLE_OUT_OF_MEMORY, "Out of memory");
+        return;
+    }
+    n = snprintf(line, size, "%s %s HTTP/1.1\r\n", r->method, r->target);
+    m = snprintf(tail, sizeof(tail), has_body ? "Content-Length: %zu\r\n\r\n"
+                                               : "\r\n", r->len);
+    {
+        struct iovec iov[5] = {
+            { line, (size_t)n },
+            { h->common, h->common_len },
+            { (void *)(uintptr_t)(r->headers ? r->headers : ""),
+              r->headers ? strlen(r->headers) : 0 },
+            { tail, (size_t)m },
+            { (void *)(uintptr_t)r->body, has_body ? r->len : 0 },
+        };
+
+        run(&x, iov, 5);
+    }
+    free(line);
 }

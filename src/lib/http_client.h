@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The sender's HTTP/1.1 client for http:// URLs: one kept connection on a
- * plain socket, so that sending over http needs no libcurl
- * (docs/sending.md). */
+/* The HTTP/1.1 client for http:// URLs of the sender and of the S3 store's
+ * writes: one kept connection on a plain socket, so that sending over http
+ * needs no libcurl (docs/sending.md), and the S3 store reads the real
+ * status line and headers of its PUTs (docs/storage.md). */
 #ifndef OSINSPECT_HTTP_CLIENT_H
 #define OSINSPECT_HTTP_CLIENT_H
 
@@ -23,7 +24,7 @@ struct osip_http_options {
     unsigned int connect_timeout_ms, timeout_ms; /* both non-zero */
 };
 
-/* What one POST came to. */
+/* What one request came to. */
 struct osip_http_answer {
     CURLcode cc;         /* CURLE_OK: status and body are the server's */
     long status;         /* 0 when no answer */
@@ -50,6 +51,30 @@ void osip_http_free(struct osip_http *h);
 void osip_http_post(struct osip_http *h, const char *body, size_t len,
                     int gzipped, char *body_buf, size_t body_max,
                     struct osip_http_answer *a);
+
+/* One request for osip_http_request. Nothing is kept after the call. */
+struct osip_http_request {
+    const char *method; /* "PUT", "HEAD", "GET": GET and HEAD send no body */
+    const char *target; /* "/path", escaped as it is to be sent */
+    const char *headers; /* more header lines, each ending in CR LF, or
+                          * NULL; Host, User-Agent and Content-Length are
+                          * the client's */
+    const char *body;
+    size_t len;
+    unsigned int timeout_ms; /* connect and answer; 0: the client's */
+    /* Called for each header of the final answer (name and value without
+     * surrounding blanks, valid during the call); NULL for none. */
+    void (*on_header)(const char *name, const char *value, void *payload);
+    void *payload;
+};
+
+/* Send one request on the kept connection, or a new one, and read its
+ * answer as osip_http_post does (the same resending of a request that met
+ * a connection the server had closed while idle: use it for idempotent
+ * requests only). The answer to a HEAD has no body. */
+void osip_http_request(struct osip_http *h, const struct osip_http_request *r,
+                       char *body_buf, size_t body_max,
+                       struct osip_http_answer *a);
 
 /* libcurl's short text for the codes osip_http_post sets. */
 const char *osip_http_strerror(CURLcode cc);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The s3:// store backend: libs3 2.0 loaded on first use, one I/O thread
- * per store that makes every libs3 call, retries, deadlines, and the
- * checks that libs3 2.0 leaves out (docs/storage.md, "The S3 store"). */
+ * per store that makes every libs3 call, the writes to an http endpoint by
+ * the project's own HTTP client, retries, deadlines, and the checks that
+ * libs3 2.0 leaves out (docs/storage.md, "The S3 store"). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,9 @@
 
 #include <osinspect/store.h>
 
+#include "http_client.h"
 #include "md5.h"
+#include "s3_sign.h"
 #include "store_int.h"
 
 /* Tuning. Retries use exponential backoff with full jitter: try n waits a
@@ -44,6 +48,11 @@
  * of one slot always share one lock. */
 #define S3_LATEST_LOCKS 32
 #define S3_KNOWN_SLOTS 4096
+/* Idle connections of the own client kept for the next write: as many as
+ * the API has workers. More at once are opened, and closed after use. */
+#define S3_POOL_MAX 64
+/* The start of an error answer that is read for its Code and Message. */
+#define S3_ERROR_BODY 2048
 
 /* ---- libs3, loaded on first use ---------------------------------------- */
 
@@ -329,6 +338,7 @@ struct s3_job {
     S3Status status;
     int too_large;
     char message[S3_MESSAGE_MAX]; /* S3's own error message */
+    int http; /* own client: the HTTP status of the failed try, or 0 */
     char *body;                   /* GET */
     size_t body_len, body_cap;
     size_t expect_len; /* GET: Content-Length, 0 when not given */
@@ -344,6 +354,14 @@ struct s3_job {
 
 struct s3_backend {
     S3BucketContext bucket_ctx; /* its strings point into this struct */
+    /* An http endpoint: PUTs and the HEADs around them go by the own
+     * client (d_* below), on the caller's thread. */
+    int direct;
+    pthread_mutex_t pool_lock;
+    struct osip_http *pool[S3_POOL_MAX]; /* idle clients */
+    size_t pool_len;
+    char *endpoint; /* "http://host[:port]" */
+    _Atomic uint64_t seq; /* nonces and jitter of the callers' threads */
     char bucket[64];
     char host[S3_MAX_HOSTNAME_SIZE + 1];
     char *access_key;
@@ -1339,7 +1357,9 @@ static enum osi_status job_outcome(const struct s3_backend *be,
                               (long)o->status,
                               "S3 bucket %s does not exist at %s (%s, "
                               "HTTP 404)", be->bucket, be->host, name);
-    if (http != 0)
+    if (job->http != 0)
+        snprintf(code, sizeof(code), "HTTP %d", job->http);
+    else if (http != 0)
         snprintf(code, sizeof(code), "HTTP %d", http);
     else if (o->status == S3StatusHttpErrorUnknown)
         snprintf(code, sizeof(code), "an HTTP error libs3 does not name");
@@ -1359,6 +1379,435 @@ static enum osi_status job_outcome(const struct s3_backend *be,
                           name, code, o->ended,
                           o->ended == 1 ? "try" : "tries",
                           job->message[0] ? ": " : "", job->message);
+}
+
+/* ---- writes by the own client (http endpoints) -------------------------- */
+
+/* libs3 2.0 takes the HTTP status of a PUT when it starts sending the
+ * body, after curl's "100 Continue": a 5xx answer without an S3 error
+ * document (a proxy's page, an empty body) passes for success there, and
+ * the answer's headers, its ETag among them, are never shown. So on an
+ * http endpoint the store sends its PUTs, and the HEADs that go with
+ * them, itself (http_client.c), signed as libs3 signs (signature version
+ * 2, s3_sign.c), and reads the real answer: a PUT stored the bytes when
+ * it is answered 2xx with their MD5 as ETag. These requests run on the
+ * caller's thread: no libs3 call, so no gmtime(), is made. */
+
+/* What the own client's answer to one request said. */
+struct d_answer {
+    S3Status status;
+    int http;      /* the status line's code; 0: no answer */
+    int timed_out; /* no answer before the deadline */
+    char etag[48]; /* without its quotes */
+    char nonce[20]; /* x-amz-meta-osi-put */
+    char report[OSIP_KEY_MAX]; /* x-amz-meta-osi-report */
+    int has_length;
+    uint64_t length;
+    char message[S3_MESSAGE_MAX];
+};
+
+/* The scratch space of one write, off the caller's stack (the API's
+ * worker threads have small ones). */
+struct d_bufs {
+    char path[1 + 64 + 1 + 3 * S3_MAX_KEY_SIZE + 1];
+    char sign[4 * S3_MAX_KEY_SIZE + 512];
+    char headers[2 * S3_MAX_KEY_SIZE + 512];
+    char body[S3_ERROR_BODY];
+};
+
+static uint64_t d_random(struct s3_backend *be)
+{
+    /* splitmix64 over a shared counter: any thread, no lock */
+    uint64_t z = atomic_fetch_add(&be->seq, 0x9e3779b97f4a7c15ull) +
+                 0x9e3779b97f4a7c15ull;
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void d_copy_value(char *dst, size_t size, const char *value)
+{
+    size_t l = strlen(value);
+
+    if (l >= size)
+        l = size - 1;
+    memcpy(dst, value, l);
+    dst[l] = '\0';
+}
+
+static void d_on_header(const char *name, const char *value, void *payload)
+{
+    struct d_answer *r = payload;
+
+    if (strcasecmp(name, "ETag") == 0) {
+        size_t l = strlen(value);
+
+        if (l >= 2 && value[0] == '"' && value[l - 1] == '"' &&
+            l - 2 < sizeof(r->etag)) {
+            memcpy(r->etag, value + 1, l - 2);
+            r->etag[l - 2] = '\0';
+        } else {
+            d_copy_value(r->etag, sizeof(r->etag), value);
+        }
+    } else if (strcasecmp(name, "x-amz-meta-osi-put") == 0) {
+        d_copy_value(r->nonce, sizeof(r->nonce), value);
+    } else if (strcasecmp(name, "x-amz-meta-osi-report") == 0) {
+        d_copy_value(r->report, sizeof(r->report), value);
+    } else if (strcasecmp(name, "Content-Length") == 0) {
+        char *end;
+        unsigned long long v = strtoull(value, &end, 10);
+
+        r->has_length = end != value && *end == '\0';
+        r->length = v;
+    }
+}
+
+/* The text between <tag> and </tag> in an S3 error document; 0 when it
+ * has none. */
+static int d_xml_field(const char *body, size_t len, const char *tag,
+                       char *out, size_t out_size)
+{
+    char open[32], close[32];
+    const char *start, *end;
+    size_t l;
+
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    start = memmem(body, len, open, strlen(open));
+    if (start == NULL)
+        return 0;
+    start += strlen(open);
+    end = memmem(start, len - (size_t)(start - body), close, strlen(close));
+    if (end == NULL)
+        return 0;
+    l = (size_t)(end - start);
+    if (l >= out_size)
+        l = out_size - 1;
+    memcpy(out, start, l);
+    out[l] = '\0';
+    return 1;
+}
+
+/* The libs3 status of an answer, so that retries and messages follow one
+ * set of rules whichever client met it. */
+static S3Status d_status(const struct osip_http_answer *a, const char *body,
+                         struct d_answer *r)
+{
+    static const struct {
+        const char *code;
+        S3Status status;
+    } codes[] = {
+        { "AccessDenied", S3StatusErrorAccessDenied },
+        { "BadDigest", S3StatusErrorBadDigest },
+        { "EntityTooLarge", S3StatusErrorEntityTooLarge },
+        { "InternalError", S3StatusErrorInternalError },
+        { "InvalidAccessKeyId", S3StatusErrorInvalidAccessKeyId },
+        { "InvalidArgument", S3StatusErrorInvalidArgument },
+        { "InvalidBucketName", S3StatusErrorInvalidBucketName },
+        { "NoSuchBucket", S3StatusErrorNoSuchBucket },
+        { "NoSuchKey", S3StatusErrorNoSuchKey },
+        { "RequestTimeTooSkewed", S3StatusErrorRequestTimeTooSkewed },
+        { "RequestTimeout", S3StatusErrorRequestTimeout },
+        { "SignatureDoesNotMatch", S3StatusErrorSignatureDoesNotMatch },
+        { "SlowDown", S3StatusErrorSlowDown },
+    };
+    char code[64];
+
+    if (a->cc != CURLE_OK) {
+        d_copy_value(r->message, sizeof(r->message), a->message);
+        switch (a->cc) {
+        case CURLE_OUT_OF_MEMORY:
+            return S3StatusOutOfMemory;
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return S3StatusNameLookupError;
+        case CURLE_COULDNT_CONNECT:
+            return S3StatusFailedToConnect;
+        default:
+            return S3StatusConnectionFailed;
+        }
+    }
+    r->http = (int)a->status;
+    if (a->status >= 200 && a->status < 300)
+        return S3StatusOK;
+    d_xml_field(body, a->body_len, "Message", r->message,
+                sizeof(r->message));
+    if (d_xml_field(body, a->body_len, "Code", code, sizeof(code))) {
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+            if (strcmp(code, codes[i].code) == 0)
+                return codes[i].status;
+        if (r->message[0] == '\0')
+            snprintf(r->message, sizeof(r->message), "%s", code);
+    }
+    switch (a->status) {
+    case 400: return S3StatusHttpErrorBadRequest;
+    case 403: return S3StatusHttpErrorForbidden;
+    case 404: return S3StatusHttpErrorNotFound;
+    case 409: return S3StatusHttpErrorConflict;
+    case 500: return S3StatusErrorInternalError;
+    case 501: return S3StatusErrorNotImplemented;
+    case 503: return S3StatusErrorSlowDown;
+    default: return S3StatusHttpErrorUnknown;
+    }
+}
+
+/* One signed request: HEAD of key, or PUT of the job's bytes to key
+ * with nonce (x-amz-meta-osi-put) and report (x-amz-meta-osi-report,
+ * or NULL). */
+static void d_send(struct s3_backend *be, struct d_bufs *b,
+                   const struct s3_job *job, const char *key, int put,
+                   const char *nonce, const char *report, int64_t deadline,
+                   struct d_answer *r)
+{
+    struct osip_http_request req;
+    struct osip_http_answer a;
+    struct osip_http *h = NULL;
+    char date[OSIP_S3_DATE_SIZE], sig[OSIP_S3_SIGNATURE_SIZE];
+    int64_t left = deadline - now_ms();
+    int n;
+
+    memset(r, 0, sizeof(*r));
+    memcpy(b->path, "/", 2);
+    memcpy(b->path + 1, be->bucket, strlen(be->bucket));
+    b->path[1 + strlen(be->bucket)] = '/';
+    if (left <= 0) {
+        r->status = S3StatusConnectionFailed;
+        r->timed_out = 1;
+        return;
+    }
+    if (osip_s3_uri_encode(key, b->path + 2 + strlen(be->bucket),
+                           sizeof(b->path) - 2 - strlen(be->bucket)) != 0) {
+        r->status = S3StatusErrorKeyTooLong;
+        return;
+    }
+    osip_s3_http_date(time(NULL), date);
+    /* The signed text of signature version 2: the date goes in
+     * x-amz-date, as libs3 sends it, which leaves the Date line empty; the
+     * amz headers in order of their names. */
+    n = snprintf(b->sign, sizeof(b->sign),
+                 "%s\n%s\n%s\n\nx-amz-date:%s\n%s%s%s%s%s%s%s",
+                 put ? "PUT" : "HEAD", put ? job->md5_base64 : "",
+                 put ? "application/json" : "", date,
+                 put ? "x-amz-meta-osi-put:" : "", put ? nonce : "",
+                 put ? "\n" : "", report ? "x-amz-meta-osi-report:" : "",
+                 report ? report : "", report ? "\n" : "", b->path);
+    if (n < 0 || (size_t)n >= sizeof(b->sign)) {
+        r->status = S3StatusErrorKeyTooLong;
+        return;
+    }
+    osip_s3_sign_v2(be->secret_key, b->sign, (size_t)n, sig);
+    snprintf(b->headers, sizeof(b->headers),
+             "x-amz-date: %s\r\n%s%s%s%s%s%s%s%s%sAuthorization: AWS %s:%s\r\n",
+             date, put ? "Content-Type: application/json\r\nContent-MD5: "
+                       : "", put ? job->md5_base64 : "", put ? "\r\n" : "",
+             put ? "x-amz-meta-osi-put: " : "", put ? nonce : "",
+             put ? "\r\n" : "", report ? "x-amz-meta-osi-report: " : "",
+             report ? report : "", report ? "\r\n" : "", be->access_key,
+             sig);
+
+    pthread_mutex_lock(&be->pool_lock);
+    if (be->pool_len > 0)
+        h = be->pool[--be->pool_len];
+    pthread_mutex_unlock(&be->pool_lock);
+    if (h == NULL) {
+        struct osip_http_options ho = {
+            .url = be->endpoint, .user_agent = "osinspect",
+            .connect_timeout_ms = be->timeout_ms,
+            .timeout_ms = be->timeout_ms,
+        };
+
+        if (osip_http_new(&ho, &h, NULL) != OSI_OK) {
+            r->status = S3StatusOutOfMemory;
+            return;
+        }
+    }
+    memset(&req, 0, sizeof(req));
+    req.method = put ? "PUT" : "HEAD";
+    req.target = b->path;
+    req.headers = b->headers;
+    req.body = put ? job->data : NULL;
+    req.len = put ? job->len : 0;
+    req.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned int)left;
+    req.on_header = d_on_header;
+    req.payload = r;
+    osip_http_request(h, &req, b->body, sizeof(b->body), &a);
+    r->status = d_status(&a, b->body, r);
+    r->timed_out = a.cc == CURLE_OPERATION_TIMEDOUT && now_ms() >= deadline;
+
+    pthread_mutex_lock(&be->pool_lock);
+    if (be->pool_len < S3_POOL_MAX) {
+        be->pool[be->pool_len++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&be->pool_lock);
+    osip_http_free(h);
+}
+
+static int d_is_md5(const char *etag)
+{
+    size_t i = 0;
+
+    for (; etag[i] != '\0'; i++)
+        if (!((etag[i] >= '0' && etag[i] <= '9') ||
+              (etag[i] >= 'a' && etag[i] <= 'f') ||
+              (etag[i] >= 'A' && etag[i] <= 'F')))
+            return 0;
+    return i == 2 * OSIP_MD5_SIZE;
+}
+
+/* One try of a PUT: stored when answered 2xx with the MD5 of the bytes as
+ * ETag. An ETag that is no MD5 (a bucket encrypted with KMS keys, an
+ * object stored in parts) leaves a HEAD to find this try's nonce and
+ * length. */
+static void d_put_once(struct s3_backend *be, struct d_bufs *b,
+                       const struct s3_job *job, const char *key,
+                       const char *report, int64_t deadline,
+                       struct d_answer *r)
+{
+    unsigned char md5[OSIP_MD5_SIZE];
+    char nonce[20], hex[2 * OSIP_MD5_SIZE + 1];
+    struct d_answer head;
+
+    snprintf(nonce, sizeof(nonce), "%016llx",
+             (unsigned long long)d_random(be));
+    d_send(be, b, job, key, 1, nonce, report, deadline, r);
+    if (r->status != S3StatusOK)
+        return;
+    if (d_is_md5(r->etag)) {
+        osip_md5(job->data, job->len, md5);
+        for (int i = 0; i < OSIP_MD5_SIZE; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md5[i]);
+        if (strcasecmp(r->etag, hex) == 0)
+            return;
+        r->status = S3StatusHttpErrorUnknown;
+        snprintf(r->message, sizeof(r->message), "the PUT was answered "
+                 "HTTP %d with ETag %s, not the MD5 of the bytes sent",
+                 r->http, r->etag);
+        return;
+    }
+    d_send(be, b, job, key, 0, NULL, NULL, deadline, &head);
+    if (head.status == S3StatusOK && strcmp(head.nonce, nonce) == 0 &&
+        head.has_length && head.length == job->len)
+        return;
+    if (head.status == S3StatusOK || head.status == S3StatusHttpErrorNotFound) {
+        r->status = S3StatusHttpErrorUnknown;
+        snprintf(r->message, sizeof(r->message),
+                 "the PUT was answered but did not store the object");
+    } else {
+        *r = head;
+    }
+}
+
+/* Sleep until a monotonic time (signals do not cut it short). */
+static void d_sleep_until(int64_t when)
+{
+    struct timespec ts = { .tv_sec = (time_t)(when / 1000),
+                           .tv_nsec = (long)(when % 1000) * 1000000 };
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+           EINTR)
+        ;
+}
+
+/* A HEAD (put 0) or a PUT of key, tried again as the I/O thread retries
+ * libs3's requests, until it succeeds, fails for good, or the deadline
+ * passes. The last answer in r, the tries in o. */
+static void d_run(struct s3_backend *be, struct d_bufs *b,
+                  const struct s3_job *job, const char *key, int put,
+                  const char *report, struct d_answer *r,
+                  struct s3_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (;;) {
+        int64_t at, span = S3_RETRY_BASE_MS;
+
+        o->tries++;
+        if (put)
+            d_put_once(be, b, job, key, report, job->deadline, r);
+        else
+            d_send(be, b, job, key, 0, NULL, NULL, job->deadline, r);
+        if (r->timed_out) {
+            o->timed_out = 1;
+            return;
+        }
+        o->ended = o->tries;
+        o->status = r->status;
+        if (r->status == S3StatusOK || o->tries >= S3_MAX_TRIES ||
+            !s3_retryable(r->status))
+            return;
+        /* Full jitter, as io_backoff. */
+        for (unsigned int i = 1; i < o->tries && span < S3_RETRY_CAP_MS; i++)
+            span *= 2;
+        if (span > S3_RETRY_CAP_MS)
+            span = S3_RETRY_CAP_MS;
+        at = now_ms() + (int64_t)(d_random(be) >> 33) % (span + 1);
+        if (at >= job->deadline)
+            return;
+        d_sleep_until(at);
+    }
+}
+
+/* The outcome of a d_run, told as a libs3 job's. */
+static enum osi_status d_outcome(struct s3_backend *be, struct s3_job *job,
+                                 const struct d_answer *r,
+                                 const struct s3_outcome *o,
+                                 const char *prefix, struct osi_error *err)
+{
+    job->http = o->status == S3StatusOK ? 0 : r->http;
+    size_t l = strlen(prefix);
+
+    d_copy_value(job->message, sizeof(job->message), prefix);
+    if (l < sizeof(job->message))
+        d_copy_value(job->message + l, sizeof(job->message) - l, r->message);
+    return job_outcome(be, job, o, err);
+}
+
+/* A report and latest on an http endpoint: [HEAD latest] PUT report
+ * [PUT latest]. */
+static enum osi_status d_put_report(struct s3_backend *be,
+                                    struct s3_job *job,
+                                    struct osi_error *err)
+{
+    struct d_bufs *b = osip_malloc(sizeof(*b));
+    struct d_answer *r = osip_malloc(sizeof(*r));
+    struct s3_outcome o;
+    enum osi_status rc = OSI_OK;
+    char prefix[OSIP_KEY_MAX + 4];
+
+    /* The I/O thread never sees this job: its reference goes now. */
+    job->refs--;
+    if (b == NULL || r == NULL) {
+        free(b);
+        free(r);
+        return osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    if (job->latest != NULL && job->step == S3_STEP_CHECK) {
+        d_run(be, b, job, job->latest, 0, NULL, r, &o);
+        if (r->status == S3StatusHttpErrorNotFound && !o.timed_out)
+            o.status = S3StatusOK; /* no latest yet */
+        else
+            memcpy(job->named, r->report, sizeof(job->named));
+        rc = d_outcome(be, job, r, &o, "", err);
+        job->write_latest = osip_key_report_cmp(job->named, job->key) < 0;
+    }
+    if (rc == OSI_OK) {
+        d_run(be, b, job, job->key, 1, NULL, r, &o);
+        rc = d_outcome(be, job, r, &o, "", err);
+    }
+    if (rc == OSI_OK && job->latest != NULL && job->write_latest) {
+        d_run(be, b, job, job->latest, 1, job->key, r, &o);
+        snprintf(prefix, sizeof(prefix), "%s: ", job->latest);
+        rc = d_outcome(be, job, r, &o, prefix, err);
+    }
+    free(b);
+    free(r);
+    return rc;
+}
+
+static void d_pool_free(struct s3_backend *be)
+{
+    while (be->pool_len > 0)
+        osip_http_free(be->pool[--be->pool_len]);
 }
 
 /* Run a PUT job; the caller still owns its reference. */
@@ -1399,11 +1848,12 @@ static void latest_remember(struct s3_backend *be, const char *latest,
     }
 }
 
-/* The report, then latest, in one job: latest is rewritten only when this
- * report is newer than the one it names, which a HEAD of latest reads
- * (metadata x-amz-meta-osi-report) unless this process knows it already;
- * then the server copies the report to latest, and a HEAD of latest
- * checks both. */
+/* The report, then latest: latest is rewritten only when this report is
+ * newer than the one it names, which a HEAD of latest reads (metadata
+ * x-amz-meta-osi-report) unless this process knows it already. On an
+ * http endpoint two PUTs follow, each checked by its answer (d_put_report);
+ * through libs3 the server copies the report to latest, and a GET of
+ * latest checks both. */
 static enum osi_status s3_put_report(void *bep, const char *report_key,
                                      const char *latest_key,
                                      const char *data, size_t len,
@@ -1429,12 +1879,12 @@ static enum osi_status s3_put_report(void *bep, const char *report_key,
         job->step = S3_STEP_PUT;
         job->write_latest = osip_key_report_cmp(k->report, report_key) < 0;
     }
-    rc = s3_put_job(be, job, err);
+    rc = be->direct ? d_put_report(be, job, err) : s3_put_job(be, job, err);
     if (rc != OSI_OK)
         latest_remember(be, latest_key, NULL);
     else if (job->write_latest)
         latest_remember(be, latest_key, report_key);
-    else if (job->step == S3_STEP_VERIFY && job->named[0] != '\0')
+    else if (job->named[0] != '\0')
         latest_remember(be, latest_key, job->named);
     pthread_mutex_unlock(lock);
     job_release(be, job);
@@ -1450,7 +1900,7 @@ static enum osi_status s3_put(void *bep, const char *key, const char *data,
 
     if (job == NULL)
         return osip_fail(err, OSI_ENOMEM, "out of memory");
-    rc = s3_put_job(be, job, err);
+    rc = be->direct ? d_put_report(be, job, err) : s3_put_job(be, job, err);
     job_release(be, job);
     return rc;
 }
@@ -1596,6 +2046,9 @@ static void s3_backend_free(struct s3_backend *be)
     for (size_t i = 0; i < sizeof(be->latest_locks) /
                                sizeof(be->latest_locks[0]); i++)
         pthread_mutex_destroy(&be->latest_locks[i]);
+    d_pool_free(be);
+    pthread_mutex_destroy(&be->pool_lock);
+    free(be->endpoint);
     free(be->known);
     free(be->access_key);
     free(be->secret_key);
@@ -1665,6 +2118,7 @@ enum osi_status osip_store_s3_open(const char *bucket,
         free(be);
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&be->pool_lock, NULL);
     for (size_t i = 0; i < sizeof(be->latest_locks) /
                                sizeof(be->latest_locks[0]); i++)
         pthread_mutex_init(&be->latest_locks[i], NULL);
@@ -1680,18 +2134,43 @@ enum osi_status osip_store_s3_open(const char *bucket,
         s3_backend_free(be);
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     }
-    /* libs3 2.0 signs with AWS Signature V2 only, which carries no region:
-     * AWS_DEFAULT_REGION is not needed. */
+    be->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
+                                              : S3_DEFAULT_TIMEOUT_MS;
+    if (cfg.protocol == S3ProtocolHTTP) {
+        size_t l = strlen("http://") + strlen(cfg.host) + 1;
+        struct osip_http_options ho = {
+            .user_agent = "osinspect", .connect_timeout_ms = be->timeout_ms,
+            .timeout_ms = be->timeout_ms,
+        };
+
+        be->direct = 1;
+        be->endpoint = osip_malloc(l);
+        if (be->endpoint == NULL) {
+            s3_backend_free(be);
+            return osip_fail(err, OSI_ENOMEM, "out of memory");
+        }
+        snprintf(be->endpoint, l, "http://%s", cfg.host);
+        /* The first client of the pool, which proves the URL usable. */
+        ho.url = be->endpoint;
+        rc = osip_http_new(&ho, &be->pool[0], err);
+        if (rc != OSI_OK) {
+            s3_backend_free(be);
+            return rc;
+        }
+        be->pool_len = 1;
+    }
+    /* libs3 2.0 signs with AWS Signature V2 only, which carries no region
+     * (and so do the own client's requests, which s3rver checks the same
+     * way): AWS_DEFAULT_REGION is not needed. */
     be->bucket_ctx.hostName = be->host;
     be->bucket_ctx.bucketName = be->bucket;
     be->bucket_ctx.protocol = cfg.protocol;
     be->bucket_ctx.uriStyle = S3UriStylePath;
     be->bucket_ctx.accessKeyId = be->access_key;
     be->bucket_ctx.secretAccessKey = be->secret_key;
-    be->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
-                                              : S3_DEFAULT_TIMEOUT_MS;
     be->rng = (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)be ^
               0x9e3779b97f4a7c15ull;
+    atomic_init(&be->seq, be->rng * 3);
     if (pipe2(be->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         e = errno;
         s3_backend_free(be);

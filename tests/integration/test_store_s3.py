@@ -9,6 +9,7 @@ commands, so a test can stop and restart s3rver under it. Every wait is
 bounded; no test asserts how long anything took.
 """
 
+import hashlib
 import http.server
 import json
 import os
@@ -453,21 +454,24 @@ def test_configuration_refused():
 class FakeS3:
     """An HTTP server on 127.0.0.1 that answers from a script, to bring
     about what s3rver never does: 5xx answers, dropped connections,
-    bodies cut short. It checks no signature. Each entry of the script
-    answers one request; the last one answers all that follow:
+    bodies cut short, wrong ETags. It checks no signature. Each entry of
+    the script answers one request; the last one answers all that follow:
     (status, body); ('close',) to drop the connection unanswered;
     ('short', body, length) for a 200 that promises length bytes;
-    ('page', status, body) for a PUT answered with an error page that
-    libs3 2.0 takes for success (the object is not stored), or for a HEAD
-    a 404. A PUT answered 200 stores its body and x-amz-meta-* headers,
-    which a HEAD and a GET return; a COPY (a PUT with x-amz-copy-source,
-    recorded as 'COPY') answered 200 copies a stored object with the new
-    metadata, or answers 404 NoSuchKey when there is none."""
+    ('page', status, html) for a proxy's error page (text/html);
+    ('etag', etag, store) for a PUT answered 200 with that ETag, which
+    stores the object or not; ('hang',) for no answer until the server
+    stops; ('idle-close', status, body) to answer as (status, body), then
+    close the connection without saying so. A PUT answered 200 stores its
+    body and x-amz-meta-* headers, which a HEAD and a GET return, and
+    answers with the body's MD5 as ETag, as S3 does."""
 
     def __init__(self, script):
         self.script = list(script)
         self.requests = []
         self.objects = {}
+        self.connections = 0
+        self.stopping = threading.Event()
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -475,6 +479,10 @@ class FakeS3:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                fake.connections += 1
+                super().setup()
 
             def reply(self, status, body=b'', headers=()):
                 self.send_response(status)
@@ -492,17 +500,25 @@ class FakeS3:
             def answer(self):
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else b''
-                source = self.headers.get('x-amz-copy-source')
-                method = 'COPY' if source else self.command
-                fake.requests.append((method, self.path))
+                fake.requests.append((self.command, self.path))
                 step = fake.script[min(len(fake.requests),
                                        len(fake.script)) - 1]
+                if step[0] == 'idle-close':
+                    self.close_connection = True
+                    step = step[1:]
                 stored = fake.objects.get(self.path)
                 meta = {name[len('x-amz-meta-'):].lower(): value
                         for name, value in self.headers.items()
                         if name.lower().startswith('x-amz-meta-')}
                 if step[0] == 'close':
                     self.close_connection = True
+                elif step[0] == 'hang':
+                    fake.stopping.wait(60)
+                    self.close_connection = True
+                elif step[0] == 'etag' and self.command == 'PUT':
+                    if step[2]:
+                        fake.objects[self.path] = (body, meta)
+                    self.reply(200, b'', [('ETag', step[1])])
                 elif step[0] == 'short':
                     self.send_response(200)
                     self.send_header('Content-Length', str(step[2]))
@@ -510,22 +526,12 @@ class FakeS3:
                     self.wfile.write(step[1].encode())
                     self.close_connection = True
                 elif step[0] == 'page':
-                    if self.command == 'HEAD':
-                        self.reply(404)
-                    else:
-                        self.reply(step[1], step[2].encode())
-                elif step[0] == 200 and method == 'COPY':
-                    copied = fake.objects.get(source)
-                    if copied is None:
-                        self.reply(404, s3_error('NoSuchKey').encode(),
-                                   [('Content-Type', 'application/xml')])
-                    else:
-                        fake.objects[self.path] = (copied[0], meta)
-                        self.reply(200, COPY_RESULT.encode(),
-                                   [('Content-Type', 'application/xml')])
+                    self.reply(step[1], step[2].encode(),
+                               [('Content-Type', 'text/html')])
                 elif step[0] == 200 and self.command == 'PUT':
                     fake.objects[self.path] = (body, meta)
-                    self.reply(200)
+                    self.reply(200, b'', [
+                        ('ETag', '"%s"' % hashlib.md5(body).hexdigest())])
                 elif step[0] == 200 and self.command == 'HEAD':
                     if stored is None:
                         self.reply(404)
@@ -562,16 +568,13 @@ class FakeS3:
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
 
 
-# What S3 answers to a copy; libs3 2.0 never reads it (io_start_put).
-COPY_RESULT = ('<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult>'
-               '<LastModified>2026-01-02T03:04:05.000Z</LastModified>'
-               '<ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag>'
-               '</CopyObjectResult>')
+OBJ = '/os-inspector-data/'
 
 
 def s3_error(code, message='fake'):
@@ -589,12 +592,8 @@ def test_retries_transient_errors():
         try:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'latest/10.0.0.1.json', '{}')
-            # The bare 503 and 504 pass for success in libs3: the HEAD
-            # after each of them (answered 502, then 404) catches them.
-            path = '/os-inspector-data/latest/10.0.0.1.json'
-            assert fake.requests == [
-                ('PUT', path), ('PUT', path), ('HEAD', path), ('PUT', path),
-                ('HEAD', path), ('PUT', path), ('HEAD', path)], fake.requests
+            path = OBJ + 'latest/10.0.0.1.json'
+            assert fake.requests == [('PUT', path)] * 5, fake.requests
         finally:
             d.close()
     script = [(503, s3_error('ServiceUnavailable')),
@@ -606,173 +605,6 @@ def test_retries_transient_errors():
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             assert d.ok('bget', 'k.json')['data'] == '{"a":1}'
             assert len(fake.requests) == 5, fake.requests
-        finally:
-            d.close()
-
-
-def test_put_answered_but_not_stored():
-    """libs3 2.0 takes a PUT or a COPY answered by a 5xx without an S3
-    error document (a proxy's error page, a bare 502) for success, and
-    never shows the answer's headers (no ETag): the store reads latest
-    back after the copy, retries, and fails rather than lose a report."""
-    page = '<html><body><h1>502 Bad Gateway</h1></body></html>'
-    with FakeS3([('page', 502, page)]) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
-                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries')
-            # CHECK (no latest), then 5 tries of PUT, COPY, GET latest
-            # (the copy, which sends no body, may see the 502 itself).
-            methods = [m for m, _ in fake.requests]
-            assert methods[0] == 'HEAD', fake.requests
-            assert methods.count('PUT') == 5, fake.requests
-            assert ' '.join(methods[1:]).replace('COPY GET', 'COPY') == (
-                ' '.join(['PUT', 'COPY'] * 5)), fake.requests
-            assert fake.objects == {}, fake.objects
-        finally:
-            d.close()
-    # The report's PUT answered by a bare 502: the copy finds no report.
-    with FakeS3([(200, ''), ('page', 502, ''), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
-            assert [m for m, _ in fake.requests] == [
-                'HEAD', 'PUT', 'COPY', 'PUT', 'COPY', 'GET'], fake.requests
-            for key in ('reports/a.json', 'latest/a.json'):
-                assert fake.objects['/os-inspector-data/' + key][0] == (
-                    b'{"r":1}'), fake.objects
-        finally:
-            d.close()
-    # The copy answered by a bare 502: latest is not there.
-    with FakeS3([(200, ''), (200, ''), ('page', 502, ''), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
-            assert [m for m, _ in fake.requests] == [
-                'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
-                fake.requests)
-        finally:
-            d.close()
-    # A plain object: PUT, then a HEAD that must find this PUT's mark.
-    with FakeS3([('page', 503, ''), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bput', 'seen/a.json', '{}')
-            assert [m for m, _ in fake.requests] == [
-                'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
-        finally:
-            d.close()
-
-
-def test_put_answered_but_other_bytes_stored():
-    """The report key keeps older bytes (its PUT answered 200 but did not
-    store them, as the wrong ETag of a plain PUT would show): latest, a
-    copy of it, then holds the older bytes, which reading it back finds,
-    and the whole write is tried again."""
-    rkey = '/os-inspector-data/reports/a.json'
-    script = [(200, ''), ('page', 200, ''), (200, '')]
-    with FakeS3(script) as fake:
-        fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":"new"}')
-            assert [m for m, _ in fake.requests] == [
-                'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
-                fake.requests)
-            latest = fake.objects['/os-inspector-data/latest/a.json']
-            assert latest[0] == b'{"r":"new"}', latest
-            assert latest[1]['osi-report'] == 'reports/a.json', latest
-            assert fake.objects[rkey][0] == b'{"r":"new"}', fake.objects
-        finally:
-            d.close()
-    # Every try finds the older bytes: the write fails.
-    with FakeS3([(200, ''), ('page', 200, ''), (200, ''), (200, ''),
-                 ('page', 200, ''), (200, ''), (200, ''), ('page', 200, ''),
-                 (200, ''), (200, ''), ('page', 200, ''), (200, ''),
-                 (200, ''), ('page', 200, ''), (200, '')]) as fake:
-        fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            expect(d.call('bputr', 'reports/a.json', 'latest/a.json',
-                          '{"r":"new"}'),
-                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries',
-                   'latest/a.json: the write was answered but did not '
-                   'store it')
-            assert len(fake.requests) == 1 + 5 * 3, fake.requests
-        finally:
-            d.close()
-
-
-def test_copy_refused_uploads_latest():
-    """A server that does not do copies (501 NotImplemented): latest is
-    uploaded, read back, and the report checked with a HEAD; the store
-    does not try a copy again."""
-    script = [(200, ''), (200, ''), (501, s3_error('NotImplemented')),
-              (200, '')]
-    with FakeS3(script) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', 'reports/1.json', 'latest/a.json', '{"r":1}')
-            d.ok('bputr', 'reports/2.json', 'latest/a.json', '{"r":2}')
-            assert [m for m, _ in fake.requests] == [
-                'HEAD', 'PUT', 'COPY', 'PUT', 'GET', 'HEAD',
-                'PUT', 'PUT', 'GET', 'HEAD'], fake.requests
-            latest = fake.objects['/os-inspector-data/latest/a.json']
-            assert latest[0] == b'{"r":2}', latest
-            assert latest[1]['osi-report'] == 'reports/2.json', latest
-        finally:
-            d.close()
-
-
-def test_latest_known_in_process():
-    """Once this process has read or written a host's latest, its next
-    reports cost no HEAD of latest: a newer one is PUT, copied and read
-    back (two writes), an older one arriving late is only stored."""
-    def rkey(day):
-        return 'reports/10.0.0.1/2026-01-%02d/030405.678Z-x.json' % day
-
-    latest = 'latest/10.0.0.1.json'
-    with FakeS3([(200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', rkey(2), latest, '{"r":2}')
-            assert [m for m, _ in fake.requests] == [
-                'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
-            del fake.requests[:]
-            d.ok('bputr', rkey(1), latest, '{"r":1}')
-            assert [m for m, _ in fake.requests] == ['PUT', 'HEAD'], (
-                fake.requests)
-            assert fake.objects['/os-inspector-data/' + latest][0] == (
-                b'{"r":2}')
-            del fake.requests[:]
-            d.ok('bputr', rkey(3), latest, '{"r":3}')
-            assert [m for m, _ in fake.requests] == ['PUT', 'COPY', 'GET'], (
-                fake.requests)
-            assert fake.objects['/os-inspector-data/' + latest][0] == (
-                b'{"r":3}')
-        finally:
-            d.close()
-    # A write that failed leaves latest unknown: the next report reads it.
-    with FakeS3([(200, '')] * 4 + [(403, s3_error('AccessDenied'))] +
-                [(200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
-            d.ok('bopen', 'os-inspector-data', 10000, 0)
-            d.ok('bputr', rkey(2), latest, '{"r":2}')
-            expect(d.call('bputr', rkey(3), latest, '{"r":3}'), OSI_ESTORE,
-                   'ErrorAccessDenied')
-            del fake.requests[:]
-            d.ok('bputr', rkey(4), latest, '{"r":4}')
-            assert [m for m, _ in fake.requests] == [
-                'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
         finally:
             d.close()
 
@@ -841,10 +673,10 @@ def test_permanent_errors_not_retried():
 
 
 def test_concurrent_puts_of_one_key():
-    """Threads of one process PUT the same key at once: each PUT's check
-    may find the object of a later PUT, which is an overwrite, not a lost
-    PUT. (Against FakeS3: s3rver itself fails concurrent PUTs of one key
-    with 500 InternalError.)"""
+    """Threads of one process PUT the same key at once: each PUT is
+    judged by its own answer (its ETag), so an overwrite by another is
+    never taken for a lost PUT and tried again. (Against FakeS3: s3rver
+    itself fails concurrent PUTs of one key with 500 InternalError.)"""
     with FakeS3([(200, '')]) as fake:
         d = Driver(fake.env())
         try:
@@ -854,6 +686,190 @@ def test_concurrent_puts_of_one_key():
             # A loaded machine may time out and retry a PUT or two; an
             # overwrite taken for a lost PUT would retry most of them.
             assert 200 <= puts < 220, puts
+        finally:
+            d.close()
+
+
+def test_own_client_report_costs_two_puts():
+    """On an http endpoint a report is a PUT of the report and a PUT of
+    latest, each taken as stored by its answer (200 and the MD5 of the
+    bytes as ETag), after a HEAD of latest when this process does not know
+    what it names; an older report arriving late is only stored."""
+    def rkey(day):
+        return 'reports/10.0.0.1/2026-01-%02d/030405.678Z-x.json' % day
+
+    latest = 'latest/10.0.0.1.json'
+    with FakeS3([(200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', rkey(2), latest, '{"r":2}')
+            assert fake.requests == [
+                ('HEAD', OBJ + latest), ('PUT', OBJ + rkey(2)),
+                ('PUT', OBJ + latest)], fake.requests
+            stored = fake.objects[OBJ + latest]
+            assert stored[0] == b'{"r":2}', stored
+            assert stored[1]['osi-report'] == rkey(2), stored
+            del fake.requests[:]
+            d.ok('bputr', rkey(1), latest, '{"r":1}')
+            assert fake.requests == [('PUT', OBJ + rkey(1))], fake.requests
+            assert fake.objects[OBJ + latest][0] == b'{"r":2}'
+            del fake.requests[:]
+            d.ok('bputr', rkey(3), latest, '{"r":3}')
+            assert fake.requests == [
+                ('PUT', OBJ + rkey(3)), ('PUT', OBJ + latest)], fake.requests
+            assert fake.objects[OBJ + latest][0] == b'{"r":3}'
+            # One kept connection served them all.
+            assert fake.connections == 1, fake.connections
+        finally:
+            d.close()
+    # A write that failed leaves latest unknown: the next report reads it.
+    with FakeS3([(200, '')] * 3 + [(403, s3_error('AccessDenied'))] +
+                [(200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', rkey(2), latest, '{"r":2}')
+            expect(d.call('bputr', rkey(3), latest, '{"r":3}'), OSI_ESTORE,
+                   'ErrorAccessDenied', 'HTTP 403')
+            del fake.requests[:]
+            d.ok('bputr', rkey(4), latest, '{"r":4}')
+            assert [m for m, _ in fake.requests] == ['HEAD', 'PUT', 'PUT'], (
+                fake.requests)
+        finally:
+            d.close()
+
+
+def test_own_client_error_answers_retried():
+    """A bare 502, a proxy's HTML 502 page, SlowDown and a 200 whose ETag
+    is not the MD5 of the bytes are retried and never taken as stored;
+    after five such answers the write fails naming the real status."""
+    page = '<html><body><h1>502 Bad Gateway</h1></body></html>'
+    wrong = '"%s"' % hashlib.md5(b'other').hexdigest()
+    script = [(502, ''), ('page', 502, page),
+              (503, s3_error('SlowDown', 'Reduce your request rate')),
+              ('etag', wrong, False), (200, '')]
+    with FakeS3(script) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{"a":1}')
+            assert fake.requests == [('PUT', OBJ + 'seen/a.json')] * 5, (
+                fake.requests)
+            assert fake.objects[OBJ + 'seen/a.json'][0] == b'{"a":1}'
+        finally:
+            d.close()
+    cases = [((502, ''), ('HTTP 502', 'after 5 tries')),
+             (('page', 502, page), ('HTTP 502', 'after 5 tries')),
+             ((503, s3_error('SlowDown', 'Reduce your request rate')),
+              ('ErrorSlowDown', 'HTTP 503', 'Reduce your request rate')),
+             (('etag', wrong, False),
+              ('HTTP 200 with ETag', 'not the MD5 of the bytes sent'))]
+    for step, needles in cases:
+        with FakeS3([(404, ''), step]) as fake:
+            d = Driver(fake.env())
+            try:
+                d.ok('bopen', 'os-inspector-data', 10000, 0)
+                expect(d.call('bputr', 'reports/a.json', 'latest/a.json',
+                              '{}'),
+                       OSI_ESTORE, 'PUT reports/a.json', *needles)
+                # HEAD of latest (none yet), then five PUTs of the report;
+                # latest is never written.
+                assert [m for m, _ in fake.requests] == (
+                    ['HEAD'] + ['PUT'] * 5), (step, fake.requests)
+                assert fake.objects == {}, fake.objects
+            finally:
+                d.close()
+    # latest's PUT failing names latest.
+    with FakeS3([(200, ''), (200, ''), (502, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
+                   OSI_ESTORE, 'latest/a.json: ', 'HTTP 502')
+        finally:
+            d.close()
+
+
+def test_own_client_etag_not_md5_verified():
+    """An ETag that is no MD5 (a bucket encrypted with KMS keys): a HEAD
+    must find this PUT's nonce and length, or the PUT is tried again."""
+    with FakeS3([('etag', '"kms-1"', True), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{"a":1}')
+            assert fake.requests == [('PUT', OBJ + 'seen/a.json'),
+                                     ('HEAD', OBJ + 'seen/a.json')], (
+                fake.requests)
+        finally:
+            d.close()
+    # Answered, not stored: the HEAD finds nothing, the PUT goes again.
+    with FakeS3([('etag', '"kms-1"', False), (200, ''),
+                 ('etag', '"kms-2"', True), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{"a":1}')
+            assert [m for m, _ in fake.requests] == [
+                'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
+        finally:
+            d.close()
+    # Stored by another PUT (an older nonce): not this one's.
+    with FakeS3([('etag', '"kms-1"', False), (200, ''),
+                 ('etag', '"kms-2"', True), (200, '')]) as fake:
+        fake.objects[OBJ + 'seen/a.json'] = (b'{"a":1}', {'osi-put': 'x'})
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{"a":1}')
+            assert [m for m, _ in fake.requests] == [
+                'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
+            assert fake.objects[OBJ + 'seen/a.json'][1]['osi-put'] != 'x'
+        finally:
+            d.close()
+
+
+def test_own_client_connection_closed_between_requests():
+    """The server closes a kept connection after an answer: the next
+    request goes on a new one; a dropped request is sent again."""
+    with FakeS3([('idle-close', 200, ''), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{"a":1}')
+            d.ok('bput', 'seen/b.json', '{"b":1}')
+            d.ok('bput', 'seen/c.json', '{"c":1}')
+            assert len(fake.requests) == 3, fake.requests
+            assert fake.connections == 2, fake.connections
+        finally:
+            d.close()
+    with FakeS3([(200, ''), ('close',), (200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{"a":1}')
+            d.ok('bput', 'seen/b.json', '{"b":1}')
+            assert fake.requests == [('PUT', OBJ + 'seen/a.json')] + [
+                ('PUT', OBJ + 'seen/b.json')] * 2, fake.requests
+            assert fake.objects[OBJ + 'seen/b.json'][0] == b'{"b":1}'
+        finally:
+            d.close()
+
+
+def test_own_client_deadline_when_server_hangs():
+    """A server that takes the request and never answers: the write ends
+    with OSI_ETIMEOUT at the store's deadline."""
+    with FakeS3([('hang',)]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 1500, 0)
+            expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}',
+                          timeout=30),
+                   OSI_ETIMEOUT, 'reports/a.json', '1500 ms',
+                   'no answer to try 1')
+            expect(d.call('bput', 'seen/a.json', '{}', timeout=30),
+                   OSI_ETIMEOUT, 'seen/a.json', '1500 ms')
         finally:
             d.close()
 
