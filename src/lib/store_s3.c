@@ -199,6 +199,11 @@ struct s3_config {
     S3Protocol protocol;
     const char *access_key;
     const char *secret_key;
+    /* Test seam, not a feature: OSIP_TEST_S3_LIBS3_WRITES=1 makes the
+     * writes to an http endpoint go through libs3, as they do on https,
+     * so that tests/integration/test_store_s3.py covers that path
+     * without TLS. Read once, at open. */
+    int libs3_writes;
 };
 
 /* Read the URI's bucket and the environment. Nothing is copied yet: the
@@ -209,6 +214,7 @@ static enum osi_status s3_config_read(const char *bucket, unsigned int flags,
 {
     size_t blen = strlen(bucket);
     const char *url = getenv("AWS_ENDPOINT_URL");
+    const char *test_seam;
     const char *host;
     size_t hlen;
 
@@ -258,6 +264,8 @@ static enum osi_status s3_config_read(const char *bucket, unsigned int flags,
                          "network, or opt in with OSI_STORE_S3_INSECURE_TLS "
                          "(osinspect-api --s3-insecure-tls)");
 
+    test_seam = getenv("OSIP_TEST_S3_LIBS3_WRITES");
+    cfg->libs3_writes = test_seam != NULL && strcmp(test_seam, "1") == 0;
     cfg->access_key = getenv("AWS_ACCESS_KEY_ID");
     if (cfg->access_key == NULL || *cfg->access_key == '\0')
         return osip_fail(err, OSI_EINVAL,
@@ -354,8 +362,9 @@ struct s3_job {
 
 struct s3_backend {
     S3BucketContext bucket_ctx; /* its strings point into this struct */
-    /* An http endpoint: PUTs and the HEADs around them go by the own
-     * client (d_* below), on the caller's thread. */
+    /* An http endpoint (and not the libs3_writes test seam): PUTs and
+     * the HEADs around them go by the own client (d_* below), on the
+     * caller's thread. */
     int direct;
     pthread_mutex_t pool_lock;
     struct osip_http *pool[S3_POOL_MAX]; /* idle clients */
@@ -2136,7 +2145,7 @@ enum osi_status osip_store_s3_open(const char *bucket,
     }
     be->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
                                               : S3_DEFAULT_TIMEOUT_MS;
-    if (cfg.protocol == S3ProtocolHTTP) {
+    if (cfg.protocol == S3ProtocolHTTP && !cfg.libs3_writes) {
         size_t l = strlen("http://") + strlen(cfg.host) + 1;
         struct osip_http_options ho = {
             .user_agent = "osinspect", .connect_timeout_ms = be->timeout_ms,

@@ -2,6 +2,7 @@
 """The s3:// store against a real s3rver with signature checks on.
 
 Usage: test_store_s3.py S3_DRIVER FAKE_LIBS3 [TEST_NAME...]
+(TEST_NAME+libs3-writes: that test with the writes through libs3.)
 
 Each test_* function starts the servers it needs on 127.0.0.1 and stops
 them in a finally block. s3_driver (s3_driver.c) keeps a store open across
@@ -458,13 +459,17 @@ class FakeS3:
     the script answers one request; the last one answers all that follow:
     (status, body); ('close',) to drop the connection unanswered;
     ('short', body, length) for a 200 that promises length bytes;
-    ('page', status, html) for a proxy's error page (text/html);
-    ('etag', etag, store) for a PUT answered 200 with that ETag, which
-    stores the object or not; ('hang',) for no answer until the server
-    stops; ('idle-close', status, body) to answer as (status, body), then
-    close the connection without saying so. A PUT answered 200 stores its
-    body and x-amz-meta-* headers, which a HEAD and a GET return, and
-    answers with the body's MD5 as ETag, as S3 does."""
+    ('page', status, html) for a proxy's error page (text/html), which
+    libs3 2.0 takes for success when it answers a PUT (the object is not
+    stored), and for a HEAD a 404; ('etag', etag, store) for a PUT
+    answered 200 with that ETag, which stores the object or not; ('hang',)
+    for no answer until the server stops; ('idle-close', status, body) to
+    answer as (status, body), then close the connection without saying so.
+    A PUT answered 200 stores its body and x-amz-meta-* headers, which a
+    HEAD and a GET return, and answers with the body's MD5 as ETag, as S3
+    does. A COPY (a PUT with x-amz-copy-source, recorded as 'COPY', which
+    only libs3 sends) answered 200 copies a stored object with the new
+    metadata, or answers 404 NoSuchKey when there is none."""
 
     def __init__(self, script):
         self.script = list(script)
@@ -500,7 +505,9 @@ class FakeS3:
             def answer(self):
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else b''
-                fake.requests.append((self.command, self.path))
+                source = self.headers.get('x-amz-copy-source')
+                method = 'COPY' if source else self.command
+                fake.requests.append((method, self.path))
                 step = fake.script[min(len(fake.requests),
                                        len(fake.script)) - 1]
                 if step[0] == 'idle-close':
@@ -515,7 +522,7 @@ class FakeS3:
                 elif step[0] == 'hang':
                     fake.stopping.wait(60)
                     self.close_connection = True
-                elif step[0] == 'etag' and self.command == 'PUT':
+                elif step[0] == 'etag' and method == 'PUT':
                     if step[2]:
                         fake.objects[self.path] = (body, meta)
                     self.reply(200, b'', [('ETag', step[1])])
@@ -525,10 +532,21 @@ class FakeS3:
                     self.end_headers()
                     self.wfile.write(step[1].encode())
                     self.close_connection = True
+                elif step[0] == 'page' and self.command == 'HEAD':
+                    self.reply(404)
                 elif step[0] == 'page':
                     self.reply(step[1], step[2].encode(),
                                [('Content-Type', 'text/html')])
-                elif step[0] == 200 and self.command == 'PUT':
+                elif step[0] == 200 and method == 'COPY':
+                    copied = fake.objects.get(source)
+                    if copied is None:
+                        self.reply(404, s3_error('NoSuchKey').encode(),
+                                   [('Content-Type', 'application/xml')])
+                    else:
+                        fake.objects[self.path] = (copied[0], meta)
+                        self.reply(200, COPY_RESULT.encode(),
+                                   [('Content-Type', 'application/xml')])
+                elif step[0] == 200 and method == 'PUT':
                     fake.objects[self.path] = (body, meta)
                     self.reply(200, b'', [
                         ('ETag', '"%s"' % hashlib.md5(body).hexdigest())])
@@ -575,6 +593,12 @@ class FakeS3:
 
 
 OBJ = '/os-inspector-data/'
+
+# What S3 answers to a copy; libs3 2.0 never reads it (io_start_put).
+COPY_RESULT = ('<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult>'
+               '<LastModified>2026-01-02T03:04:05.000Z</LastModified>'
+               '<ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag>'
+               '</CopyObjectResult>')
 
 
 def s3_error(code, message='fake'):
@@ -874,6 +898,216 @@ def test_own_client_deadline_when_server_hangs():
             d.close()
 
 
+# The test seam of store_s3.c: writes to an http endpoint go through
+# libs3, as on https (where they always do), so that FakeS3 and s3rver,
+# which speak plain HTTP, reach that path. Never a user setting.
+LIBS3_WRITES = 'OSIP_TEST_S3_LIBS3_WRITES'
+
+
+def libs3_writes(env):
+    return dict(env, **{LIBS3_WRITES: '1'})
+
+
+def test_write_path_follows_seam():
+    """The writes go by the own client (two PUTs), or through libs3 (PUT,
+    COPY, GET) when the environment this run gives every server's env()
+    holds the test seam: the second run of the s3rver tests
+    (LIBS3_WRITES_AGAIN) is on the libs3 path."""
+    on = os.environ.get(LIBS3_WRITES) == '1'
+    with FakeS3([(200, '')]) as fake:
+        d = Driver(fake.env())
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{}')
+            want = ['HEAD', 'PUT', 'COPY', 'GET'] if on else [
+                'HEAD', 'PUT', 'PUT']
+            assert [m for m, _ in fake.requests] == want, (on, fake.requests)
+        finally:
+            d.close()
+
+
+def test_libs3_writes_retry_transient_errors():
+    """Through libs3: 503 SlowDown is retried; a bare 503 or 504 passes
+    for success in libs3 2.0, and the HEAD after it (answered 502, then
+    404) catches it."""
+    script = [(503, s3_error('SlowDown')), (503, ''), (502, ''), (504, ''),
+              (200, '')]
+    with FakeS3(script) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'latest/10.0.0.1.json', '{}')
+            path = OBJ + 'latest/10.0.0.1.json'
+            assert fake.requests == [
+                ('PUT', path), ('PUT', path), ('HEAD', path), ('PUT', path),
+                ('HEAD', path), ('PUT', path), ('HEAD', path)], fake.requests
+        finally:
+            d.close()
+
+
+def test_libs3_writes_answered_but_not_stored():
+    """libs3 2.0 takes a PUT or a COPY answered by a 5xx without an S3
+    error document (a proxy's error page, a bare 502) for success, and
+    never shows the answer's headers (no ETag): the store reads latest
+    back after the copy, retries, and fails rather than lose a report."""
+    page = '<html><body><h1>502 Bad Gateway</h1></body></html>'
+    with FakeS3([('page', 502, page)]) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
+                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries')
+            # CHECK (no latest), then 5 tries of PUT, COPY, GET latest
+            # (the copy, which sends no body, may see the 502 itself).
+            methods = [m for m, _ in fake.requests]
+            assert methods[0] == 'HEAD', fake.requests
+            assert methods.count('PUT') == 5, fake.requests
+            assert ' '.join(methods[1:]).replace('COPY GET', 'COPY') == (
+                ' '.join(['PUT', 'COPY'] * 5)), fake.requests
+            assert fake.objects == {}, fake.objects
+        finally:
+            d.close()
+    # The report's PUT answered by a bare 502: the copy finds no report.
+    with FakeS3([(200, ''), ('page', 502, ''), (200, '')]) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'PUT', 'COPY', 'GET'], fake.requests
+            for key in ('reports/a.json', 'latest/a.json'):
+                assert fake.objects[OBJ + key][0] == b'{"r":1}', (
+                    fake.objects)
+        finally:
+            d.close()
+    # The copy answered by a bare 502: latest is not there.
+    with FakeS3([(200, ''), (200, ''), ('page', 502, ''), (200, '')]) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
+                fake.requests)
+        finally:
+            d.close()
+    # A plain object: PUT, then a HEAD that must find this PUT's mark.
+    with FakeS3([('page', 503, ''), (200, '')]) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bput', 'seen/a.json', '{}')
+            assert [m for m, _ in fake.requests] == [
+                'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
+        finally:
+            d.close()
+
+
+def test_libs3_writes_answered_but_other_bytes_stored():
+    """The report key keeps older bytes (its PUT answered 200 but did not
+    store them): latest, a copy of it, then holds the older bytes, which
+    reading it back finds, and the whole write is tried again."""
+    rkey = OBJ + 'reports/a.json'
+    script = [(200, ''), ('page', 200, ''), (200, '')]
+    with FakeS3(script) as fake:
+        fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":"new"}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
+                fake.requests)
+            latest = fake.objects[OBJ + 'latest/a.json']
+            assert latest[0] == b'{"r":"new"}', latest
+            assert latest[1]['osi-report'] == 'reports/a.json', latest
+            assert fake.objects[rkey][0] == b'{"r":"new"}', fake.objects
+        finally:
+            d.close()
+    # Every try finds the older bytes: the write fails.
+    with FakeS3([(200, '')] + [('page', 200, ''), (200, ''), (200, '')] * 5
+                ) as fake:
+        fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            expect(d.call('bputr', 'reports/a.json', 'latest/a.json',
+                          '{"r":"new"}'),
+                   OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries',
+                   'latest/a.json: the write was answered but did not '
+                   'store it')
+            assert len(fake.requests) == 1 + 5 * 3, fake.requests
+        finally:
+            d.close()
+
+
+def test_libs3_writes_copy_refused_uploads_latest():
+    """A server that does not do copies (501 NotImplemented): latest is
+    uploaded, read back, and the report checked with a HEAD; the store
+    does not try a copy again."""
+    script = [(200, ''), (200, ''), (501, s3_error('NotImplemented')),
+              (200, '')]
+    with FakeS3(script) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', 'reports/1.json', 'latest/a.json', '{"r":1}')
+            d.ok('bputr', 'reports/2.json', 'latest/a.json', '{"r":2}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'PUT', 'GET', 'HEAD',
+                'PUT', 'PUT', 'GET', 'HEAD'], fake.requests
+            latest = fake.objects[OBJ + 'latest/a.json']
+            assert latest[0] == b'{"r":2}', latest
+            assert latest[1]['osi-report'] == 'reports/2.json', latest
+        finally:
+            d.close()
+
+
+def test_libs3_writes_latest_known_in_process():
+    """Through libs3, once this process has read or written a host's
+    latest, its next reports cost no HEAD of latest: a newer one is PUT,
+    copied and read back (two writes), an older one arriving late is only
+    stored."""
+    def rkey(day):
+        return 'reports/10.0.0.1/2026-01-%02d/030405.678Z-x.json' % day
+
+    latest = 'latest/10.0.0.1.json'
+    with FakeS3([(200, '')]) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', rkey(2), latest, '{"r":2}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
+            del fake.requests[:]
+            d.ok('bputr', rkey(1), latest, '{"r":1}')
+            assert [m for m, _ in fake.requests] == ['PUT', 'HEAD'], (
+                fake.requests)
+            assert fake.objects[OBJ + latest][0] == b'{"r":2}'
+            del fake.requests[:]
+            d.ok('bputr', rkey(3), latest, '{"r":3}')
+            assert [m for m, _ in fake.requests] == ['PUT', 'COPY', 'GET'], (
+                fake.requests)
+            assert fake.objects[OBJ + latest][0] == b'{"r":3}'
+        finally:
+            d.close()
+    # A write that failed leaves latest unknown: the next report reads it.
+    with FakeS3([(200, '')] * 4 + [(403, s3_error('AccessDenied'))] +
+                [(200, '')]) as fake:
+        d = Driver(libs3_writes(fake.env()))
+        try:
+            d.ok('bopen', 'os-inspector-data', 10000, 0)
+            d.ok('bputr', rkey(2), latest, '{"r":2}')
+            expect(d.call('bputr', rkey(3), latest, '{"r":3}'), OSI_ESTORE,
+                   'ErrorAccessDenied')
+            del fake.requests[:]
+            d.ok('bputr', rkey(4), latest, '{"r":4}')
+            assert [m for m, _ in fake.requests] == [
+                'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
+        finally:
+            d.close()
+
+
 def test_libs3_without_its_functions():
     """A libs3.so.2 that lacks libs3's functions: OSI_ENOTSUP naming the
     Debian package, and nothing is loaded half-way."""
@@ -892,6 +1126,24 @@ def test_libs3_without_its_functions():
         d.close()
 
 
+# Run a second time with the test seam on: the s3rver tests that write,
+# there through libs3 as on https, and the check that the seam is on.
+# (Not the 1,003-key listings and the backend's 16 threads: 35 s more.)
+AGAIN = '+libs3-writes'
+LIBS3_WRITES_AGAIN = [
+    'test_write_path_follows_seam',
+    'test_backend_round_trip',
+    'test_latest_never_goes_back',
+    'test_latest_of_another_process',
+    'test_public_api_keys',
+    'test_wrong_secret_fails_clearly',
+    'test_no_such_bucket',
+    'test_allocation_failures',
+    'test_server_hung_times_out',
+    'test_sixteen_threads_public_api',
+]
+
+
 def main():
     global DRIVER, FAKE_LIBS3
     if len(sys.argv) < 3:
@@ -907,7 +1159,8 @@ def main():
         d for d in os.environ.get('LD_LIBRARY_PATH', '').split(os.pathsep)
         if d and os.path.abspath(d) != fake_dir)
     names = sys.argv[3:] or sorted(
-        n for n in globals() if n.startswith('test_'))
+        n for n in globals() if n.startswith('test_')) + [
+        n + AGAIN for n in LIBS3_WRITES_AGAIN]
     try:
         s3rver.ensure_installed()
     except s3rver.Unavailable as e:
@@ -916,8 +1169,13 @@ def main():
     passed = failed = 0
     for name in names:
         started = time.monotonic()
+        test = name[:-len(AGAIN)] if name.endswith(AGAIN) else name
+        if test != name:
+            os.environ[LIBS3_WRITES] = '1'
+        else:
+            os.environ.pop(LIBS3_WRITES, None)
         try:
-            globals()[name]()
+            globals()[test]()
         except Exception as e:  # report every failure, then go on
             failed += 1
             print('FAIL %s: %s: %s' % (name, type(e).__name__, e),
