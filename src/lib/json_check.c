@@ -223,6 +223,11 @@ static int scalar(struct scan *s)
     }
 }
 
+static unsigned char closer(unsigned char opener)
+{
+    return opener == '{' ? '}' : ']';
+}
+
 /* A member's key and its ':', from the key's quote. */
 static int member_key(struct scan *s)
 {
@@ -257,7 +262,7 @@ static int check(struct scan *s, unsigned int max_depth)
                 return fail(s, "nested too deep");
             open[depth++] = *s->p++;
             skip_ws(s);
-            if (s->p < s->end && *s->p == (open[depth - 1] == '{' ? '}' : ']')) {
+            if (s->p < s->end && *s->p == closer(open[depth - 1])) {
                 s->p++;
                 depth--;
             } else if (open[depth - 1] == '{') {
@@ -280,7 +285,7 @@ static int check(struct scan *s, unsigned int max_depth)
             }
             if (s->p == s->end)
                 return fail(s, "unexpected end");
-            if (*s->p == (open[depth - 1] == '{' ? '}' : ']')) {
+            if (*s->p == closer(open[depth - 1])) {
                 s->p++;
                 depth--;
                 continue;
