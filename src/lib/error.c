@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -65,6 +66,14 @@ void *osip_realloc(void *ptr, size_t size)
 void osi_free(void *ptr)
 {
     free(ptr);
+}
+
+int64_t osip_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int osip_write_all(int fd, const void *buf, size_t len)

@@ -46,7 +46,7 @@ struct osip_http {
 struct xfer {
     struct osip_http *h;
     struct osip_http_answer *a;
-    uint64_t start, deadline;
+    int64_t start, deadline;
     int got_any; /* a byte of an answer arrived */
     int no_body; /* the answer to a HEAD has none */
     void (*on_header)(const char *name, const char *value, void *payload);
@@ -65,14 +65,6 @@ struct head {
     int has_length;
     uint64_t length;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int fail(struct xfer *x, CURLcode cc, const char *fmt, ...)
     OSI_PRINTF(3, 4);
@@ -93,7 +85,7 @@ static int fail_timeout(struct xfer *x)
 {
     return fail(x, CURLE_OPERATION_TIMEDOUT,
                 "Operation timed out after %llu milliseconds with %zu bytes "
-                "received", (unsigned long long)(now_ms() - x->start),
+                "received", (unsigned long long)(osip_mono_ms() - x->start),
                 x->body_seen);
 }
 
@@ -296,11 +288,11 @@ void osip_http_free(struct osip_http *h)
 /* Wait until fd is ready for events or the deadline passes (0: ready,
  * -1: time is up, or poll itself failed). A signal does not end the wait:
  * only the backoff wait of the sender is meant to be cut short by one. */
-static int wait_fd(int fd, short events, uint64_t deadline)
+static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
         struct pollfd pfd = { .fd = fd, .events = events };
-        uint64_t now = now_ms();
+        int64_t now = osip_mono_ms();
         int rc;
 
         if (now >= deadline)
@@ -315,7 +307,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 }
 
 /* Connect to one address. The socket on success; -1 with errno. */
-static int connect_one(const struct addrinfo *ai, uint64_t deadline)
+static int connect_one(const struct addrinfo *ai, int64_t deadline)
 {
     int fd = socket(ai->ai_family,
                     ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -359,7 +351,7 @@ static int open_conn(struct xfer *x)
     struct osip_http *h = x->h;
     struct addrinfo hints, *list = NULL;
     unsigned char probe[sizeof(struct in6_addr)];
-    uint64_t deadline = now_ms() + h->connect_timeout_ms;
+    int64_t deadline = osip_mono_ms() + h->connect_timeout_ms;
     int rc, last_errno = ECONNREFUSED;
 
     if (deadline > x->deadline)
@@ -387,7 +379,7 @@ static int open_conn(struct xfer *x)
         if (h->fd >= 0)
             break;
         last_errno = errno;
-        if (last_errno == ETIMEDOUT && now_ms() >= deadline)
+        if (last_errno == ETIMEDOUT && osip_mono_ms() >= deadline)
             break;
     }
     freeaddrinfo(list);
@@ -397,7 +389,7 @@ static int open_conn(struct xfer *x)
         return fail(x, CURLE_OPERATION_TIMEDOUT,
                     "Connection to %s port %s timed out after %llu "
                     "milliseconds", h->host, h->port,
-                    (unsigned long long)(now_ms() - x->start));
+                    (unsigned long long)(osip_mono_ms() - x->start));
     return fail(x, CURLE_COULDNT_CONNECT, "Failed to connect to %s port %s: "
                 "%s", h->host, h->port, strerror(last_errno));
 }
@@ -872,7 +864,7 @@ void osip_http_post(struct osip_http *h, const char *body, size_t len,
     int n;
 
     memset(a, 0, sizeof(*a));
-    x.start = now_ms();
+    x.start = osip_mono_ms();
     x.deadline = x.start + h->timeout_ms;
     n = snprintf(tail, sizeof(tail), "%sContent-Length: %zu\r\n\r\n",
                  gzipped ? "Content-Encoding: gzip\r\n" : "", len);
@@ -901,7 +893,7 @@ void osip_http_request(struct osip_http *h, const struct osip_http_request *r,
     int n, m;
 
     memset(a, 0, sizeof(*a));
-    x.start = now_ms();
+    x.start = osip_mono_ms();
     x.deadline = x.start + (r->timeout_ms != 0 ? r->timeout_ms
                                                : h->timeout_ms);
     x.no_body = strcmp(r->method, "HEAD") == 0;

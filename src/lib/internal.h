@@ -23,6 +23,8 @@ void *osip_realloc(void *ptr, size_t size);
 /* Write all of buf to fd, resuming after EINTR and short writes. Returns
  * 0, or -1 with errno. */
 int osip_write_all(int fd, const void *buf, size_t len);
+/* CLOCK_MONOTONIC in milliseconds: for deadlines and durations. */
+int64_t osip_mono_ms(void);
 
 /* Fill err (if not NULL) and return status. Never allocates. */
 enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,

@@ -97,14 +97,6 @@ enum osi_status osi_send_options_init(struct osi_send_options *opts,
     return OSI_OK;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* splitmix64: jitter needs spread, not secrecy. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -451,7 +443,7 @@ static enum osi_status deliver(struct osi_sender *s, const char *json,
                                unsigned int *attempts_out, long *http_out,
                                int *spoolable_out, struct osi_error *err)
 {
-    uint64_t start = mono_ms();
+    uint64_t start = osip_mono_ms();
     unsigned int retry = 0, attempts = 0;
     int plain = 0, probing = 0;
     char *gz = NULL;
@@ -512,7 +504,7 @@ static enum osi_status deliver(struct osi_sender *s, const char *json,
         wait = backoff_ms(s, retry);
         if (a.retry_after_ms > (long)wait)
             wait = (unsigned int)a.retry_after_ms;
-        elapsed = mono_ms() - start;
+        elapsed = osip_mono_ms() - start;
         if (elapsed + wait > s->retry_time_ms) {
             osip_log(s->log, s->log_payload, OSI_LOG_INFO,
                      "%s: no retry: waiting %u ms would pass the retry time "

@@ -150,14 +150,6 @@ static enum osi_status s3_load_lib(struct osi_error *err)
 
 /* ---- configuration ------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* AWS's rules for new buckets, which also suit path-style requests. */
 static int bucket_name_valid(const char *name, size_t len)
 {
@@ -306,7 +298,7 @@ struct s3_job {
     struct s3_backend *be;
     pthread_cond_t done_cv;
     enum s3_op op;
-    int64_t deadline; /* now_ms() time */
+    int64_t deadline; /* osip_mono_ms() time */
 
     /* Under be->lock. */
     int refs;
@@ -504,7 +496,7 @@ static struct s3_job *job_new(struct s3_backend *be, enum s3_op op,
         job_digest(job);
     job->step = latest != NULL ? S3_STEP_CHECK : S3_STEP_PUT;
     job->max_keys = S3_LIST_PAGE;
-    job->deadline = now_ms() + be->timeout_ms;
+    job->deadline = osip_mono_ms() + be->timeout_ms;
     return job;
 }
 
@@ -959,7 +951,7 @@ static int copy_refused(S3Status st)
 static void io_look_at_finished(struct s3_backend *be)
 {
     struct s3_job *job;
-    int64_t now = now_ms();
+    int64_t now = osip_mono_ms();
 
     while ((job = be->finished) != NULL) {
         int go_on, again = 0;
@@ -1018,7 +1010,7 @@ static void io_start_due(struct s3_backend *be)
 {
     struct s3_job *ready = NULL, **tail = &ready, *job, **p;
     unsigned int room = S3_MAX_IN_FLIGHT - be->in_flight;
-    int64_t now = now_ms();
+    int64_t now = osip_mono_ms();
 
     pthread_mutex_lock(&be->lock);
     for (p = &be->waiting; (job = *p) != NULL && room > 0;) {
@@ -1132,7 +1124,7 @@ static void io_wait(struct s3_backend *be)
             wait = S3_POLL_MS;
     }
     if (be->in_flight < S3_MAX_IN_FLIGHT) {
-        int64_t now = now_ms();
+        int64_t now = osip_mono_ms();
 
         for (struct s3_job *job = be->waiting; job; job = job->next) {
             int64_t d = job->retry_at > now ? job->retry_at - now : 0;
@@ -1572,7 +1564,7 @@ static void d_send(struct s3_backend *be, struct d_bufs *b,
     struct osip_http_answer a;
     struct osip_http *h = NULL;
     char date[OSIP_S3_DATE_SIZE], sig[OSIP_S3_SIGNATURE_SIZE];
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - osip_mono_ms();
     int n;
 
     memset(r, 0, sizeof(*r));
@@ -1641,7 +1633,7 @@ static void d_send(struct s3_backend *be, struct d_bufs *b,
     req.payload = r;
     osip_http_request(h, &req, b->body, sizeof(b->body), &a);
     r->status = d_status(&a, b->body, r);
-    r->timed_out = a.cc == CURLE_OPERATION_TIMEDOUT && now_ms() >= deadline;
+    r->timed_out = a.cc == CURLE_OPERATION_TIMEDOUT && osip_mono_ms() >= deadline;
 
     pthread_mutex_lock(&be->pool_lock);
     if (be->pool_len < S3_POOL_MAX) {
@@ -1749,7 +1741,7 @@ static void d_run(struct s3_backend *be, struct d_bufs *b,
             span *= 2;
         if (span > S3_RETRY_CAP_MS)
             span = S3_RETRY_CAP_MS;
-        at = now_ms() + (int64_t)(d_random(be) >> 33) % (span + 1);
+        at = osip_mono_ms() + (int64_t)(d_random(be) >> 33) % (span + 1);
         if (at >= job->deadline)
             return;
         d_sleep_until(at);
@@ -1949,7 +1941,7 @@ static enum osi_status s3_list_pages(struct s3_backend *be,
                                      osip_list_fn fn, void *payload,
                                      struct osi_error *err)
 {
-    int64_t deadline = now_ms() + be->timeout_ms;
+    int64_t deadline = osip_mono_ms() + be->timeout_ms;
     char *marker = NULL;
 
     for (;;) {
@@ -2177,7 +2169,7 @@ enum osi_status osip_store_s3_open(const char *bucket,
     be->bucket_ctx.uriStyle = S3UriStylePath;
     be->bucket_ctx.accessKeyId = be->access_key;
     be->bucket_ctx.secretAccessKey = be->secret_key;
-    be->rng = (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)be ^
+    be->rng = (uint64_t)osip_mono_ms() ^ (uint64_t)(uintptr_t)be ^
               0x9e3779b97f4a7c15ull;
     atomic_init(&be->seq, be->rng * 3);
     if (pipe2(be->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
