@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helpers (osi_test.h). */
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -251,4 +252,26 @@ int osi_test_exists(const char *dir, const char *name)
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     return stat(path, &st) == 0;
+}
+
+int osi_test_count_temp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char sub[4096];
+
+        if (strncmp(e->d_name, ".tmp-", 5) == 0)
+            n++;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+        n += osi_test_count_temp(sub);
+    }
+    closedir(d);
+    return n;
 }

@@ -72,4 +72,8 @@ long osi_test_chaos_end(void);
 void osi_test_write_file(const char *dir, const char *name, const char *text);
 int osi_test_exists(const char *dir, const char *name);
 
+/* How many names under dir (at any depth) start with ".tmp-": the temp
+ * files a store or spool left behind. */
+int osi_test_count_temp(const char *dir);
+
 #endif /* OSI_TEST_H */

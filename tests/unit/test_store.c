@@ -2,7 +2,6 @@
 /* The report store through its public API on the file backend: put,
  * latest, history, hosts, aliases, the original tool's keys, opening,
  * allocation failures and 16 threads at once. */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1204,28 +1203,6 @@ static void expect_ids(struct fixture *f, const char *ip, const char **want,
     osi_report_list_free(list);
 }
 
-static int count_temp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL) {
-        char sub[4096];
-
-        if (strncmp(e->d_name, ".tmp-", 5) == 0)
-            n++;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
-        n += count_temp(sub);
-    }
-    closedir(d);
-    return n;
-}
-
 static void test_store_threads_hammer(void **state)
 {
     static char ids[THREADS * PER_THREAD + 1][32];
@@ -1279,7 +1256,7 @@ static void test_store_threads_hammer(void **state)
     arr = hosts(f);
     assert_int_equal(json_array_size(arr), THREADS + 1);
     json_decref(arr);
-    assert_int_equal(count_temp(path_in(f, "")), 0);
+    assert_int_equal(osi_test_count_temp(path_in(f, "")), 0);
 }
 
 int main(void)
