@@ -270,24 +270,24 @@ static void remember(struct latest_slot *slot, const char *latest_key,
 }
 
 /* The report key that latest_key (name in ldfd) names now, in cur ("" for
- * none, or for an object that names none that can be told). 0, or -1 on
- * error. Called under the key's stripe lock, which also guards its slot
+ * none, or for an object that names none that can be told), and what it
+ * is in *lst (zeroed when there is none). 0, or -1 on error. Called under the key's stripe lock, which also guards its slot
  * of the cache: the cache answers when the pointer is still the inode it
  * saw last, so another process that moved the pointer is noticed. */
 static int current_latest(struct file_store *fs, int ldfd, const char *name,
                           int depth, const char *latest_key, uint32_t hash,
-                          char cur[OSIP_KEY_MAX])
+                          char cur[OSIP_KEY_MAX], struct stat *lst)
 {
     struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
     char ip[OSIP_IP_MAX], *data = NULL;
     size_t len = 0, off = 3 * (size_t)depth;
-    struct stat st;
     ssize_t n;
 
     cur[0] = '\0';
-    if (fstatat(ldfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    memset(lst, 0, sizeof(*lst));
+    if (fstatat(ldfd, name, lst, AT_SYMLINK_NOFOLLOW) != 0)
         return errno == ENOENT ? 0 : -1;
-    if (S_ISLNK(st.st_mode)) {
+    if (S_ISLNK(lst->st_mode)) {
         /* Stores of osinspect before 0.1 pointed with symbolic links. */
         char target[OSIP_KEY_MAX + 3 * MAX_LIST_DEPTH];
 
@@ -299,10 +299,10 @@ static int current_latest(struct file_store *fs, int ldfd, const char *name,
             memcpy(cur, target + off, (size_t)n - off + 1);
         return 0;
     }
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(lst->st_mode))
         return 0;
-    if (strcmp(slot->latest, latest_key) == 0 && slot->ino == st.st_ino &&
-        slot->dev == st.st_dev) {
+    if (strcmp(slot->latest, latest_key) == 0 && slot->ino == lst->st_ino &&
+        slot->dev == lst->st_dev) {
         memcpy(cur, slot->report, sizeof(slot->report));
         return 0;
     }
@@ -318,7 +318,7 @@ static int current_latest(struct file_store *fs, int ldfd, const char *name,
         cur[0] = '\0';
     free(data);
     if (cur[0] != '\0' && strlen(latest_key) < sizeof(slot->latest))
-        remember(slot, latest_key, cur, &st);
+        remember(slot, latest_key, cur, lst);
     return 0;
 }
 
@@ -337,7 +337,7 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
     pthread_mutex_t *lock = &fs->stripes[hash % STRIPES];
     struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
     char cur[OSIP_KEY_MAX], tmp[64];
-    struct stat st;
+    struct stat st, lst;
     int rc = -1, e = 0;
 
     if (depth > MAX_LIST_DEPTH) {
@@ -345,7 +345,8 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
         return -1;
     }
     pthread_mutex_lock(lock);
-    if (current_latest(fs, ldfd, name, depth, latest_key, hash, cur) != 0) {
+    if (current_latest(fs, ldfd, name, depth, latest_key, hash, cur, &lst) !=
+        0) {
         e = errno;
         goto out;
     }
@@ -355,6 +356,13 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
     }
     if (fstatat(rdfd, rname, &st, 0) != 0) {
         e = errno;
+        goto out;
+    }
+    /* Already this report, though its key could not be told (rename()
+     * of a link onto another link of the same file would do nothing). */
+    if (S_ISREG(lst.st_mode) && lst.st_ino == st.st_ino &&
+        lst.st_dev == st.st_dev) {
+        rc = 0;
         goto out;
     }
     for (int tries = 0; tries < 100; tries++) {
@@ -371,13 +379,11 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
         e = EEXIST;
         goto out;
     }
-    if (renameat(ldfd, tmp, ldfd, name) != 0)
+    if (renameat(ldfd, tmp, ldfd, name) != 0) {
         e = errno;
-    /* Also after success: rename() of a link onto another link of the
-     * same file leaves both. */
-    unlinkat(ldfd, tmp, 0);
-    if (e != 0)
+        unlinkat(ldfd, tmp, 0);
         goto out;
+    }
     if (strlen(latest_key) < sizeof(slot->latest))
         remember(slot, latest_key, report_key, &st);
     rc = 1;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The file store backend: durable objects by key, latest pointers that
  * only move forward, listings that skip temp files, safe keys. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -98,31 +97,6 @@ static void expect_get(struct fixture *f, const char *key, const char *want)
     free(data);
 }
 
-/* Count the names starting with ".tmp-" anywhere under dir. */
-static int count_temp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL) {
-        char sub[4096];
-
-        if (strncmp(e->d_name, ".tmp-", 5) == 0) {
-            n++;
-            continue;
-        }
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
-        n += count_temp(sub);
-    }
-    closedir(d);
-    return n;
-}
-
 static void test_store_file_put_report_layout(void **state)
 {
     struct fixture *f = *state;
@@ -142,7 +116,7 @@ static void test_store_file_put_report_layout(void **state)
     expect_latest_target(f, K1);
     expect_get(f, LATEST, "{\"n\":1}");
     expect_get(f, K1, "{\"n\":1}");
-    assert_int_equal(count_temp(f->dir), 0);
+    assert_int_equal(osi_test_count_temp(f->dir), 0);
 }
 
 static void test_store_file_duplicate_kept_once(void **state)
@@ -153,7 +127,7 @@ static void test_store_file_duplicate_kept_once(void **state)
     put_report(f, K1, "{\"n\":2}", 1);
     expect_get(f, K1, "{\"n\":1}");
     expect_latest_target(f, K1);
-    assert_int_equal(count_temp(f->dir), 0);
+    assert_int_equal(osi_test_count_temp(f->dir), 0);
 }
 
 static void test_store_file_latest_moves_forward_only(void **state)
@@ -209,7 +183,7 @@ static void test_store_file_put_overwrites(void **state)
     assert_osi_ok(f->ops->put(f->be, "new/deeper/x.json", "1", 1, &err),
                   &err);
     expect_get(f, "new/deeper/x.json", "1");
-    assert_int_equal(count_temp(f->dir), 0);
+    assert_int_equal(osi_test_count_temp(f->dir), 0);
 }
 
 /* A stamped report as store.c writes it, for key K (time and id). */
@@ -280,6 +254,27 @@ static void test_store_file_latest_foreign_pointers(void **state)
                   &err);
     expect_latest_target(f, K0);
     ops2->close(be2);
+}
+
+/* latest is already the report whose key cannot be told from its text:
+ * left as it is, no temp link left behind. */
+static void test_store_file_latest_same_file_unknown_key(void **state)
+{
+    struct fixture *f = *state;
+    const struct osip_store_backend *ops2;
+    struct osi_error err;
+    void *be2;
+    int dup;
+
+    put_report(f, K1, "{\"n\":1}", 0);
+    assert_osi_ok(osip_store_file_open(f->dir, NULL, &ops2, &be2, &err), &err);
+    assert_osi_ok(ops2->put_report(be2, K1, LATEST, "{\"n\":1}", 7, &dup,
+                                   &err),
+                  &err);
+    assert_int_equal(dup, 1);
+    ops2->close(be2);
+    expect_latest_target(f, K1);
+    assert_int_equal(osi_test_count_temp(f->dir), 0);
 }
 
 static void test_store_file_get_missing(void **state)
@@ -502,6 +497,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_store_file_latest_foreign_pointers, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_file_latest_same_file_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_file_put_overwrites, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_file_get_missing, setup,
