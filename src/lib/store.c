@@ -25,10 +25,26 @@
  * latest never goes back. */
 #define MAX_AHEAD_MS (3600 * 1000)
 #define DEFAULT_DIR "./osinspect-data"
+/* The checked text of latest/ objects, for backends that tell versions:
+ * GET /report then costs a stat and a copy instead of an open, a read
+ * and a check. Two-way set-associative (direct-mapped, a fifth of 1,000
+ * hosts would share a slot and evict each other); the bytes kept are
+ * bounded (a typical report is 3 KiB: about 2,700 hosts). */
+#define TEXT_SETS 4096
+#define TEXT_SLOTS (2 * TEXT_SETS)
+#define TEXT_BUDGET (8u << 20)
 
 struct seen_slot {
     char peer[OSIP_IP_MAX];
     char ip[OSIP_IP_MAX];
+};
+
+struct text_slot {
+    char key[64]; /* "latest/<ip>.json" */
+    struct osip_version version;
+    char *text; /* NULL: empty */
+    size_t len;
+    int newer; /* of a set's first way: filled after the second */
 };
 
 struct osi_store {
@@ -36,6 +52,9 @@ struct osi_store {
     void *be;
     pthread_mutex_t seen_lock;
     struct seen_slot seen[SEEN_SLOTS];
+    pthread_mutex_t text_lock; /* the two below */
+    struct text_slot *text;    /* TEXT_SLOTS, or NULL: no cache */
+    size_t text_bytes;         /* held by the slots */
 };
 
 struct osi_report_list {
@@ -146,6 +165,13 @@ enum osi_status osi_store_open(const char *uri,
         return st;
     }
     pthread_mutex_init(&store->seen_lock, NULL);
+    pthread_mutex_init(&store->text_lock, NULL);
+    /* Without its room the store works, only uncached. */
+    if (store->ops->version != NULL) {
+        store->text = osip_malloc(TEXT_SLOTS * sizeof(*store->text));
+        if (store->text != NULL)
+            memset(store->text, 0, TEXT_SLOTS * sizeof(*store->text));
+    }
     *out = store;
     return OSI_OK;
 }
@@ -156,6 +182,10 @@ void osi_store_close(struct osi_store *store)
         return;
     store->ops->close(store->be);
     pthread_mutex_destroy(&store->seen_lock);
+    pthread_mutex_destroy(&store->text_lock);
+    for (size_t i = 0; store->text != NULL && i < TEXT_SLOTS; i++)
+        free(store->text[i].text);
+    free(store->text);
     free(store);
 }
 
@@ -648,6 +678,90 @@ static enum osi_status load_newest(struct osi_store *store,
     return st;
 }
 
+/* The slot of set that holds key, or NULL. Under text_lock. */
+static struct text_slot *text_find(struct text_slot *set, const char *key)
+{
+    for (int i = 0; i < 2; i++) {
+        if (set[i].text != NULL && strcmp(set[i].key, key) == 0)
+            return &set[i];
+    }
+    return NULL;
+}
+
+/* Keep a copy of text, the checked content of key at version v, unless
+ * it would take the cache over its budget. A cache that cannot allocate
+ * only misses. */
+static void text_cache_put(struct osi_store *store, struct text_slot *set,
+                           const char *key, const struct osip_version *v,
+                           const char *text, size_t len)
+{
+    struct text_slot *slot;
+    char *copy = NULL, *old;
+
+    if (strlen(key) >= sizeof(set->key))
+        return;
+    pthread_mutex_lock(&store->text_lock);
+    slot = text_find(set, key);
+    if (slot == NULL)
+        /* An empty way, else the other one than the last filled. */
+        slot = set[0].text == NULL ? &set[0]
+               : set[1].text == NULL ? &set[1]
+               : &set[set[0].newer ? 1 : 0];
+    old = slot->text;
+    store->text_bytes -= old ? slot->len : 0;
+    slot->text = NULL;
+    if (store->text_bytes + len <= TEXT_BUDGET)
+        copy = osip_malloc(len + 1);
+    if (copy != NULL) {
+        memcpy(copy, text, len + 1);
+        memcpy(slot->key, key, strlen(key) + 1);
+        slot->version = *v;
+        slot->text = copy;
+        slot->len = len;
+        store->text_bytes += len;
+        set[0].newer = slot == &set[0];
+    }
+    pthread_mutex_unlock(&store->text_lock);
+    free(old);
+}
+
+/* load_text() of a latest/ key, from the cache while the backend says
+ * the object has the version the cached text was read at. The version is
+ * taken before the read: an object replaced in between is cached under
+ * the older version, which only costs the next request a read. */
+static enum osi_status load_latest_text(struct osi_store *store,
+                                        const char *key, char **data,
+                                        size_t *len, struct osi_error *err)
+{
+    struct osip_version v;
+    struct text_slot *set, *slot;
+    enum osi_status st;
+
+    if (store->text == NULL)
+        return load_text(store, key, data, len, err);
+    st = store->ops->version(store->be, key, &v, err);
+    if (st != OSI_OK)
+        return st;
+    set = &store->text[2 * (osip_key_hash(key) % TEXT_SETS)];
+    pthread_mutex_lock(&store->text_lock);
+    slot = text_find(set, key);
+    if (slot != NULL && memcmp(&slot->version, &v, sizeof(v)) == 0) {
+        *data = osip_malloc(slot->len + 1);
+        if (*data != NULL) {
+            memcpy(*data, slot->text, slot->len + 1);
+            *len = slot->len;
+        }
+        pthread_mutex_unlock(&store->text_lock);
+        return *data != NULL ? OSI_OK
+                             : osip_fail(err, OSI_ENOMEM, "out of memory");
+    }
+    pthread_mutex_unlock(&store->text_lock);
+    st = load_text(store, key, data, len, err);
+    if (st == OSI_OK)
+        text_cache_put(store, set, key, &v, *data, *len);
+    return st;
+}
+
 /* latest/<ip>.json, else the newest of reports/<ip>/ (a crash between
  * the report and its pointer leaves the report alone). */
 static enum osi_status latest_of(struct osi_store *store, const char *ip,
@@ -660,7 +774,7 @@ static enum osi_status latest_of(struct osi_store *store, const char *ip,
 
     if (osip_key_latest(key, ip) != 0)
         return OSI_ENOTFOUND;
-    st = load_text(store, key, data, len, err);
+    st = load_latest_text(store, key, data, len, err);
     if (st != OSI_ENOTFOUND)
         return st;
     st = list_reports(store, ip, &ks, err);

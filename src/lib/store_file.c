@@ -206,15 +206,6 @@ static int write_temp(struct file_store *fs, int dfd, const char *data,
 static enum osi_status file_get(void *be, const char *key, char **data,
                                 size_t *len, struct osi_error *err);
 
-static uint32_t key_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* Make the changes made so far in the latest/ directory durable, with one
  * fsync for all the threads that ask while one runs: every host's pointer
  * lives in that one directory, and a flush is the dearest step of a
@@ -333,7 +324,7 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
                        int ldfd, const char *name, int depth,
                        const char *report_key, const char *latest_key)
 {
-    uint32_t hash = key_hash(latest_key);
+    uint32_t hash = osip_key_hash(latest_key);
     pthread_mutex_t *lock = &fs->stripes[hash % STRIPES];
     struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
     char cur[OSIP_KEY_MAX], tmp[64];
@@ -694,6 +685,35 @@ static enum osi_status file_ping(void *be, struct osi_error *err)
     return OSI_OK;
 }
 
+static enum osi_status file_version(void *be, const char *key,
+                                    struct osip_version *out,
+                                    struct osi_error *err)
+{
+    struct file_store *fs = be;
+    struct stat st;
+
+    if (!key_ok(key))
+        return osip_fail(err, OSI_EINVAL, "file store: invalid key");
+    /* Follows a symbolic link, as file_get() does. Every new latest
+     * pointer is a new inode; the times catch a file rewritten in
+     * place by someone else. Looked up from latest/ when it is there:
+     * one path step less on every GET /report. */
+    if (strncmp(key, "latest/", 7) == 0 ? fstatat(fs->latest, key + 7, &st, 0)
+                                        : fstatat(fs->root, key, &st, 0)) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return osip_fail(err, OSI_ENOTFOUND, "no object %s", key);
+        return fail_errno(err, errno, "stat", key);
+    }
+    out->w[0] = (uint64_t)st.st_dev;
+    out->w[1] = (uint64_t)st.st_ino;
+    out->w[2] = (uint64_t)st.st_size;
+    out->w[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+                (uint64_t)st.st_mtim.tv_nsec;
+    out->w[4] = (uint64_t)st.st_ctim.tv_sec * 1000000000u +
+                (uint64_t)st.st_ctim.tv_nsec;
+    return OSI_OK;
+}
+
 static void file_close(void *be)
 {
     struct file_store *fs = be;
@@ -720,6 +740,7 @@ static const struct osip_store_backend file_backend = {
     .close = file_close,
     .list_flat = file_list_flat,
     .put_hint = file_put_hint,
+    .version = file_version,
 };
 
 /* mkdir -p, syncing the parent of each directory it creates. */

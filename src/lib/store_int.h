@@ -15,6 +15,12 @@
  * listing then returns OSI_OK). */
 typedef int (*osip_list_fn)(const char *key, void *payload);
 
+/* What tells whether an object changed (the file store: its device,
+ * inode, size and times). Two equal versions name the same bytes. */
+struct osip_version {
+    uint64_t w[5];
+};
+
 /* A backend: every function is called from many threads at once. Keys are
  * relative ("reports/10.0.0.1/2026-01-02/030405.678Z-<id>.json"), made
  * only by store_keys.c from canonical parts: no "..", no leading '/'. */
@@ -63,6 +69,13 @@ struct osip_store_backend {
      * that is not the address it reports. */
     enum osi_status (*put_hint)(void *be, const char *key, const char *data,
                                 size_t len, struct osi_error *err);
+    /* Optional (NULL: nothing is cached): the version of an object, far
+     * cheaper than reading it; OSI_ENOTFOUND when it does not exist.
+     * Lets the generic layer keep the checked text of latest/ objects
+     * and answer from it while the object is unchanged. */
+    enum osi_status (*version)(void *be, const char *key,
+                               struct osip_version *out,
+                               struct osi_error *err);
 };
 
 /* Open a backend. uri is what follows "file://" (a path) or "s3://" (a
@@ -109,6 +122,9 @@ int osip_rfc3339_parse(const char *s, int64_t *ms_out);
 void osip_rfc3339_format(int64_t ms, char buf[OSIP_TIME_MAX]);
 /* The current time in Unix milliseconds. */
 int64_t osip_now_ms(void);
+
+/* FNV-1a of a key, for the stores' direct-mapped caches. */
+uint32_t osip_key_hash(const char *key);
 
 /* Build keys from a canonical ip (and a valid report_id). Return -1 when
  * the result would not fit or ms is outside the years 0000 to 9999. */

@@ -223,6 +223,15 @@ void osip_rfc3339_format(int64_t ms, char buf[OSIP_TIME_MAX])
              c.mo, c.d, c.h, c.mi, c.s, c.ms);
 }
 
+uint32_t osip_key_hash(const char *key)
+{
+    uint32_t h = 2166136261u;
+
+    for (const char *p = key; *p != '\0'; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
 int64_t osip_now_ms(void)
 {
     struct timespec ts = { 0, 0 };

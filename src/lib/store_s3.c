@@ -500,15 +500,6 @@ static struct s3_job *job_new(struct s3_backend *be, enum s3_op op,
     return job;
 }
 
-static uint32_t key_hash(const char *key)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    for (const char *p = key; *p != '\0'; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h;
-}
-
 /* ---- libs3 callbacks (on the I/O thread) -------------------------------- */
 
 static S3Status cb_properties(const S3ResponseProperties *props, void *data)
@@ -668,7 +659,7 @@ static void cb_complete(S3Status status, const S3ErrorDetails *details,
         be->recent[job->put_slot].answered = ++be->events;
     if (job->op == S3_OP_PUT && job->step == S3_STEP_VERIFY &&
         status == S3StatusOK && !job->verified && job->found[0] != '\0') {
-        uint32_t h = key_hash(job->key);
+        uint32_t h = osip_key_hash(job->key);
 
         /* Found: the object of a PUT that was still unanswered when this
          * one was sent. The two crossed: either may land last. */
@@ -773,7 +764,7 @@ static void io_start_put(struct s3_backend *be, struct s3_job *job)
                  (unsigned long long)io_random(be));
         job->put_start = ++be->events;
         job->put_slot = slot;
-        be->recent[slot].key_hash = key_hash(job->key);
+        be->recent[slot].key_hash = osip_key_hash(job->key);
         be->recent[slot].sent = job->put_start;
         be->recent[slot].answered = 0;
         memcpy(be->recent[slot].nonce, job->nonce, sizeof(job->nonce));
@@ -1825,7 +1816,7 @@ static size_t latest_slot(const char *key)
 {
     _Static_assert(S3_KNOWN_SLOTS % S3_LATEST_LOCKS == 0,
                    "the keys of a slot share a lock");
-    return key_hash(key) % S3_KNOWN_SLOTS;
+    return osip_key_hash(key) % S3_KNOWN_SLOTS;
 }
 
 static pthread_mutex_t *latest_lock(struct s3_backend *be, const char *key)

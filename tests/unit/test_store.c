@@ -3,6 +3,7 @@
  * latest, history, hosts, aliases, the original tool's keys, opening,
  * allocation failures and 16 threads at once. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -611,6 +612,99 @@ static void test_store_latest_json(void **state)
                                            &err),
                      OSI_ESTORE, &err, "trailing bytes at byte 3");
     assert_null(text);
+}
+
+static char *latest_text(struct fixture *f, const char *ip)
+{
+    struct osi_error err;
+    char *text = NULL;
+
+    assert_osi_ok(osi_store_latest_json(f->store, ip, &text, NULL, &err),
+                  &err);
+    return text;
+}
+
+static void expect_latest_text(struct fixture *f, const char *ip,
+                               const char *want)
+{
+    char *text = latest_text(f, ip);
+
+    assert_string_equal(text, want);
+    osi_free(text);
+}
+
+/* The text of latest is kept while the file is unchanged: whoever
+ * changes it (this store, another process, someone rewriting it in
+ * place), the next read sees the change, and never a text that fails the
+ * check. */
+static void test_store_latest_json_cache_follows_changes(void **state)
+{
+    struct fixture *f = *state;
+    const char *file = path_in(f, "latest/10.0.0.3.json");
+    const struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+    struct osi_store *other = NULL;
+    struct osi_error err;
+    char uri[4200], *text, *stored;
+
+    put_new(f, "10.0.0.3", "a", "2026-01-01T10:00:00Z");
+    stored = osi_test_slurp(file, NULL);
+    expect_latest_text(f, "10.0.0.3", stored);
+    expect_latest_text(f, "10.0.0.3", stored); /* from the cache */
+    free(stored);
+
+    /* Another process moves the pointer. */
+    snprintf(uri, sizeof(uri), "file://%s/store", f->dir);
+    assert_osi_ok(osi_store_open(uri, NULL, &other, &err), &err);
+    {
+        struct osi_report *r = make("10.0.0.3", "b", "2026-01-02T10:00:00Z",
+                                    "h", NULL);
+
+        assert_osi_ok(osi_store_put(other, r, "10.0.0.3", NULL, &err), &err);
+        osi_report_free(r);
+    }
+    osi_store_close(other);
+    text = latest_text(f, "10.0.0.3");
+    assert_non_null(strstr(text, "\"report_id\":\"b\""));
+    osi_free(text);
+
+    /* Rewritten in place (the same inode): a new size, ... */
+    write_file(file, "{\"x\":1}");
+    expect_latest_text(f, "10.0.0.3", "{\"x\":1}");
+    /* ... the same size, told by the times ... */
+    write_file(file, "{\"x\":2}");
+    assert_int_equal(utimensat(AT_FDCWD, file, past, 0), 0);
+    expect_latest_text(f, "10.0.0.3", "{\"x\":2}");
+    /* ... and a text that fails the check is refused, not the old one
+     * served. */
+    write_file(file, "{\"x\":}");
+    text = (char *)"untouched";
+    assert_osi_fails(osi_store_latest_json(f->store, "10.0.0.3", &text, NULL,
+                                           &err),
+                     OSI_ESTORE, &err, "invalid JSON");
+    assert_null(text);
+}
+
+/* More hosts than the cache has slots: each is answered its own text,
+ * the first time and from the cache. */
+static void test_store_latest_json_cache_many_hosts(void **state)
+{
+    struct fixture *f = *state;
+    enum { HOSTS = 5000 };
+    char ip[32], want[64], key[64];
+
+    for (int i = 0; i < HOSTS; i++) {
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+        snprintf(want, sizeof(want), "{\"ip\":\"%s\"}", ip);
+        snprintf(key, sizeof(key), "latest/%s.json", ip);
+        write_file(path_in(f, key), want);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < HOSTS; i++) {
+            snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+            snprintf(want, sizeof(want), "{\"ip\":\"%s\"}", ip);
+            expect_latest_text(f, ip, want);
+        }
+    }
 }
 
 static void test_store_seen_alias(void **state)
@@ -1279,6 +1373,8 @@ int main(void)
         T(test_store_history_order_limit_bounds),
         T(test_store_report_list),
         T(test_store_latest_json),
+        T(test_store_latest_json_cache_follows_changes),
+        T(test_store_latest_json_cache_many_hosts),
         T(test_store_seen_alias),
         T(test_store_loopback_server_ip_filed_under_peer),
         T(test_store_legacy_keys),
