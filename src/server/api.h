@@ -61,6 +61,9 @@ struct api_buf {
 /* jsonbuf.c */
 void api_buf_init(struct api_buf *b);
 void api_buf_free(struct api_buf *b);
+/* Room for n more body bytes in one allocation; -1 (and the buffer
+ * failed) when there is none. */
+int api_buf_reserve(struct api_buf *b, size_t n);
 void api_buf_add(struct api_buf *b, const char *s, size_t n);
 void api_buf_adds(struct api_buf *b, const char *s);
 /* Append s as a JSON string, quoted; bytes that are not UTF-8 become
@@ -119,6 +122,10 @@ int api_deadline_disarm(struct api_deadlines *dl,
                         struct api_deadline_slot *slot);
 
 /* log.c */
+/* Room for a 64-bit number in decimal, NUL included. */
+#define API_UINT_MAX 21
+/* Write v in decimal with a NUL; returns its length. */
+size_t api_utoa(char buf[API_UINT_MAX], uint64_t v);
 uint64_t api_now_ns(void);
 void api_log(const char *fmt, ...) OSI_PRINTF(1, 2);
 void api_log_request(const struct api_request *req);

@@ -109,6 +109,8 @@ static void send_wrapped(struct api_request *req, const char *key,
     struct api_buf body;
 
     api_buf_init(&body);
+    /* {"key":json}, the newline api_send() adds, no growing. */
+    api_buf_reserve(&body, strlen(key) + len + 6);
     api_buf_adds(&body, "{\"");
     api_buf_adds(&body, key);
     api_buf_adds(&body, "\":");

@@ -20,7 +20,7 @@ void api_buf_free(struct api_buf *b)
     api_buf_init(b);
 }
 
-static int reserve(struct api_buf *b, size_t n)
+int api_buf_reserve(struct api_buf *b, size_t n)
 {
     size_t cap;
     char *mem;
@@ -48,7 +48,7 @@ static int reserve(struct api_buf *b, size_t n)
 
 void api_buf_add(struct api_buf *b, const char *s, size_t n)
 {
-    if (n == 0 || reserve(b, n) != 0)
+    if (n == 0 || api_buf_reserve(b, n) != 0)
         return;
     memcpy(api_buf_body(b) + b->len, s, n);
     b->len += n;

@@ -150,6 +150,21 @@ uint64_t api_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+size_t api_utoa(char buf[API_UINT_MAX], uint64_t v)
+{
+    char tmp[API_UINT_MAX];
+    size_t n = 0, i;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
+}
+
 void api_log(const char *fmt, ...)
 {
     char line[LOG_LINE_MAX];
@@ -185,17 +200,18 @@ static size_t add_clean(char *line, size_t len, size_t cap, const char *s)
     return len;
 }
 
-/* "<peer> <METHOD> <path>[?query] <status> <bytes> <microseconds>us" */
+/* "<peer> <METHOD> <path>[?query] <status> <bytes> <microseconds>us",
+ * without printf: it cost more than the rest of the line. */
 void api_log_request(const struct api_request *req)
 {
     /* Room for the numbers after a path cut short. */
     enum { PATH_CAP = LOG_LINE_MAX - 96 };
+    static const char prog[] = API_PROG ": ";
     char line[LOG_LINE_MAX];
     uint64_t us = (api_now_ns() - req->start_ns) / 1000u;
-    size_t len;
-    int n;
+    size_t len = sizeof(prog) - 1;
 
-    len = (size_t)snprintf(line, sizeof(line), API_PROG ": ");
+    memcpy(line, prog, len);
     len = add_clean(line, len, PATH_CAP, req->ri->remote_addr);
     line[len++] = ' ';
     len = add_clean(line, len, PATH_CAP, req->method);
@@ -205,7 +221,12 @@ void api_log_request(const struct api_request *req)
         line[len++] = '?';
         len = add_clean(line, len, PATH_CAP, req->query);
     }
-    n = snprintf(line + len, sizeof(line) - len, " %d %zu %lluus",
-                 req->status, req->bytes, (unsigned long long)us);
-    put_line(line, len + (n < 0 ? 0 : (size_t)n), 0);
+    line[len++] = ' ';
+    len += api_utoa(line + len, (uint64_t)req->status);
+    line[len++] = ' ';
+    len += api_utoa(line + len, req->bytes);
+    line[len++] = ' ';
+    len += api_utoa(line + len, us);
+    memcpy(line + len, "us", 2);
+    put_line(line, len + 2, 0);
 }
