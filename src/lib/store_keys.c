@@ -19,8 +19,13 @@ int osip_ip_canonical(const char *in, char out[OSIP_IP_MAX])
 
     if (in == NULL)
         return -1;
-    if (inet_pton(AF_INET, in, &a4) == 1)
-        return inet_ntop(AF_INET, &a4, out, OSIP_IP_MAX) ? 0 : -1;
+    /* inet_pton takes IPv4 only as four decimal numbers of at most 255
+     * with no leading zero: the text it accepts is already canonical
+     * (and inet_ntop would format it with sprintf, on every request). */
+    if (inet_pton(AF_INET, in, &a4) == 1) {
+        memcpy(out, in, strlen(in) + 1);
+        return 0;
+    }
     if (inet_pton(AF_INET6, in, &a6) != 1)
         return -1;
     /* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: the same

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Store keys: canonical addresses, RFC 3339 times, the key layout. */
+#include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -20,6 +21,14 @@ static void test_store_keys_canonical_ipv4(void **state)
     expect_canonical("10.0.0.1", "10.0.0.1");
     expect_canonical("255.255.255.255", "255.255.255.255");
     expect_canonical("0.0.0.0", "0.0.0.0");
+    /* Every accepted IPv4 text is its own canonical form: what inet_ntop
+     * writes back. */
+    for (unsigned v = 0; v < 256; v++) {
+        char in[OSIP_IP_MAX];
+
+        snprintf(in, sizeof(in), "%u.%u.%u.%u", v, 255 - v, v / 10, v % 10);
+        expect_canonical(in, in);
+    }
 }
 
 static void test_store_keys_canonical_ipv6(void **state)
