@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "collect_int.h"
@@ -50,6 +51,19 @@ enum osi_status osi_collect_options_init(struct osi_collect_options *opts,
         return OSI_EINVAL;
     *opts = defaults;
     return OSI_OK;
+}
+
+/* jansson seeds its hash function when it makes its first object, from
+ * /dev/urandom (open, read, close); getrandom is one system call. Once
+ * seeded, json_object_seed does nothing. */
+static void seed_json_hash(void)
+{
+    size_t seed = 0;
+
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) ==
+            (ssize_t)sizeof(seed) &&
+        seed != 0)
+        json_object_seed(seed);
 }
 
 static int64_t mono_us(const struct osip_ctx *ctx)
@@ -153,6 +167,7 @@ enum osi_status osip_collect_with(const char *root, const struct osip_sys *sys,
     if (ctx.rootfd < 0)
         return osip_error_set(err, OSI_EIO, OSI_CAUSE_ERRNO, errno,
                               "root %s: %s", root, strerror(errno));
+    seed_json_hash();
     ctx.report = json_object();
     if (ctx.report == NULL) {
         close(ctx.rootfd);

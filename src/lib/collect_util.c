@@ -3,6 +3,7 @@
  * and numbers as the report needs them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -49,7 +50,10 @@ int osip_open(struct osip_ctx *ctx, const char *path, int flags)
 {
     int fd, refused = 0;
 
-    if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+    /* Under "/" nothing lies outside the root: openat resolves the same
+     * and spares openat2's scoped walk. */
+    if (!atomic_load_explicit(&no_openat2, memory_order_relaxed) &&
+        ctx->root[0] != '\0') {
         fd = openat2_in_root(ctx->rootfd, path, flags);
         if (fd == -ENOSYS)
             atomic_store_explicit(&no_openat2, 1, memory_order_relaxed);
@@ -290,29 +294,64 @@ json_t *osip_append(struct osip_ctx *ctx, json_t *arr, json_t *value)
     return value;
 }
 
+/* UTC broken down. Not gmtime_r: glibc loads the time zone (opens and
+ * parses /etc/localtime) on its first call, which UTC has no use for. */
+struct utc {
+    long long year;
+    unsigned int mon, day, hour, min, sec;
+};
+
+/* Seconds since the epoch to a proleptic Gregorian date and time (the
+ * days-to-civil algorithm of H. Hinnant, exact over the whole range).
+ * -1 for a year past those struct tm holds, where gmtime_r fails too. */
+static int utc_from_seconds(long long t, struct utc *u)
+{
+    long long days = t / 86400, rem = t % 86400, era;
+    unsigned int doe, yoe, doy, mp;
+
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    u->hour = (unsigned int)(rem / 3600);
+    u->min = (unsigned int)(rem / 60 % 60);
+    u->sec = (unsigned int)(rem % 60);
+    days += 719468; /* from 0000-03-01, which starts a 400-year era */
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = (unsigned int)(days - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    u->day = doy - (153 * mp + 2) / 5 + 1;
+    u->mon = mp < 10 ? mp + 3 : mp - 9;
+    u->year = (long long)yoe + era * 400 + (u->mon <= 2);
+    if (u->year - 1900 > INT_MAX || u->year - 1900 < INT_MIN)
+        return -1;
+    return 0;
+}
+
 void osip_format_rfc3339(const struct timespec *ts, char *buf, size_t size)
 {
-    struct tm tm;
-    time_t t = ts->tv_sec;
+    struct utc u;
 
-    if (gmtime_r(&t, &tm) == NULL) {
+    if (utc_from_seconds((long long)ts->tv_sec, &u) != 0) {
         snprintf(buf, size, "1970-01-01T00:00:00.000Z");
         return;
     }
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+    snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02u.%03ldZ", u.year,
+             u.mon, u.day, u.hour, u.min, u.sec, ts->tv_nsec / 1000000);
 }
 
 int osip_format_utc_seconds(long long sec, char *buf, size_t size)
 {
-    time_t t = (time_t)sec;
-    struct tm tm;
+    struct utc u;
+    int n;
 
-    if (sec <= 0 || (long long)t != sec || gmtime_r(&t, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (sec <= 0 || utc_from_seconds(sec, &u) != 0)
         return -1;
-    return 0;
+    n = snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02uZ", u.year, u.mon,
+                 u.day, u.hour, u.min, u.sec);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 size_t osip_utf8_len(const char *s)

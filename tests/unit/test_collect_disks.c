@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Section "disks" against fixture roots. */
+#include <stdio.h>
+
 #include "collect_int.h"
 #include "osi_test.h"
 
@@ -163,6 +165,33 @@ static void test_collect_disks_network_partial(void **state)
     osi_report_free(r);
 }
 
+/* Every file system type of the two lists, in reverse order: pseudo ones
+ * are dropped, network ones listed without sizes, whatever their place
+ * in the (binary searched) lists. */
+static void test_collect_disks_every_listed_type(void **state)
+{
+    static const char *const network[] = {
+        "smbfs", "smb3", "nfs4", "nfs", "ncpfs", "lustre", "gpfs",
+        "glusterfs", "coda", "cifs", "ceph", "afs", "9p",
+    };
+    struct osi_report *r = osi_test_collect("roots/disks-types");
+    char point[64], source[64];
+
+    (void)state;
+    assert_int_equal(json_array_size(disks(r)), 14);
+    assert_disk(r, 0, "/", "/dev/sda1", "ext4", 4096LL * 1000, 4096LL * 500,
+                4096LL * 400, 0);
+    for (size_t i = 0; i < sizeof(network) / sizeof(*network); i++) {
+        snprintf(point, sizeof(point), "/t/%s", network[i]);
+        snprintf(source, sizeof(source), "src-%s", network[i]);
+        assert_disk(r, i + 1, point, source, network[i], -1, -1, -1, 0);
+    }
+    osi_test_assert_section(
+        r, "disks", "partial",
+        "/t/smbfs: smbfs is a network file system, sizes not read");
+    osi_report_free(r);
+}
+
 static void test_collect_disks_malformed_line(void **state)
 {
     struct osi_report *r = osi_test_collect("roots/disks-malformed");
@@ -197,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_collect_disks_docker_file_binds),
         cmocka_unit_test(test_collect_disks_edge_cases),
         cmocka_unit_test(test_collect_disks_network_partial),
+        cmocka_unit_test(test_collect_disks_every_listed_type),
         cmocka_unit_test(test_collect_disks_malformed_line),
         cmocka_unit_test(test_collect_disks_missing),
     };

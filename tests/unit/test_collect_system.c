@@ -6,11 +6,13 @@
  * sections inside a report. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collect_int.h"
@@ -173,6 +175,74 @@ static void test_collect_hostname_none(void **state)
     assert_status(run, "failed",
                   "/proc/sys/kernel/hostname: empty; "
                   "uname: No such file or directory");
+    run_done(run);
+}
+
+/* Without a root (ctx->root "") uname() answers, not the file: the
+ * fixture's file says "web-01", the fake uname "debian12". */
+static struct run *run_hostname_no_root(const char *fixture,
+                                        int (*uname_fn)(void *,
+                                                        struct utsname *))
+{
+    struct run *run = malloc(sizeof(*run));
+
+    assert_non_null(run);
+    run_init(run, fixture);
+    run->ctx.root[0] = '\0';
+    if (uname_fn != NULL)
+        run->sys.uname = uname_fn;
+    run_section(run, osip_collect_hostname);
+    return run;
+}
+
+static void test_collect_hostname_no_root_uname(void **state)
+{
+    struct run *run = run_hostname_no_root("roots/debian12", NULL);
+
+    (void)state;
+    assert_field_str(run, "hostname", "debian12");
+    assert_status(run, "full", NULL);
+    run_done(run);
+}
+
+static void test_collect_hostname_no_root_uname_fails(void **state)
+{
+    struct run *run = run_hostname_no_root("roots/sys-broken", NULL);
+
+    (void)state;
+    assert_field_null(run, "hostname");
+    assert_status(run, "failed", "uname: No such file or directory");
+    run_done(run);
+}
+
+static const char *uname_node;
+
+static int uname_with_node(void *data, struct utsname *out)
+{
+    (void)data;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->sysname, sizeof(out->sysname), "Linux");
+    snprintf(out->nodename, sizeof(out->nodename), "%s", uname_node);
+    return 0;
+}
+
+/* The kernel takes any bytes as a host name: the report gets '?' for
+ * those that are not text, and says so. */
+static void test_collect_hostname_no_root_not_text(void **state)
+{
+    struct run *run;
+
+    (void)state;
+    uname_node = "bad\tname\xff";
+    run = run_hostname_no_root("roots/debian12", uname_with_node);
+    assert_field_str(run, "hostname", "bad?name?");
+    assert_status(run, "partial", "uname: node name not valid text");
+    run_done(run);
+
+    uname_node = "";
+    run = run_hostname_no_root("roots/debian12", uname_with_node);
+    assert_field_null(run, "hostname");
+    assert_status(run, "failed", "uname: node name empty");
     run_done(run);
 }
 
@@ -821,6 +891,73 @@ static void test_collect_util_reason_utf8(void **state)
     json_decref(j);
 }
 
+/* UTC without gmtime_r: the same text as strftime of gmtime_r over leap
+ * days, century years and past 9999, and the same refusals. */
+static void test_collect_util_utc_seconds(void **state)
+{
+    static const struct {
+        long long sec;
+        const char *want;
+    } cases[] = {
+        { 1, "1970-01-01T00:00:01Z" },
+        { 951782400, "2000-02-29T00:00:00Z" },
+        { 951868799, "2000-02-29T23:59:59Z" },
+        { 4107542399, "2100-02-28T23:59:59Z" },
+        { 4107542400, "2100-03-01T00:00:00Z" },
+        { 2147483648, "2038-01-19T03:14:08Z" },
+        { FAKE_SYS_REALTIME, "2026-01-02T03:04:05Z" },
+        { 253402300799, "9999-12-31T23:59:59Z" },
+        { 253402300800, "10000-01-01T00:00:00Z" },
+    };
+    char buf[32], ref[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        assert_int_equal(osip_format_utc_seconds(cases[i].sec, buf,
+                                                 sizeof(buf)), 0);
+        assert_string_equal(buf, cases[i].want);
+    }
+    /* every day of 1999-2101, at a time that moves through the day */
+    for (long long day = 10592; day < 47541; day++) {
+        long long sec = day * 86400 + (day * 3607) % 86400;
+        time_t t = (time_t)sec;
+        struct tm tm;
+
+        assert_non_null(gmtime_r(&t, &tm));
+        assert_true(strftime(ref, sizeof(ref), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+        assert_int_equal(osip_format_utc_seconds(sec, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, ref);
+    }
+    assert_int_equal(osip_format_utc_seconds(0, buf, sizeof(buf)), -1);
+    assert_int_equal(osip_format_utc_seconds(-86400, buf, sizeof(buf)), -1);
+    assert_int_equal(osip_format_utc_seconds(1, buf, 20), -1);
+    assert_int_equal(osip_format_utc_seconds(1, buf, 21), 0);
+    /* past the years struct tm holds */
+    assert_int_equal(osip_format_utc_seconds(LLONG_MAX, buf, sizeof(buf)),
+                     -1);
+}
+
+static void test_collect_util_rfc3339(void **state)
+{
+    struct timespec ts = { FAKE_SYS_REALTIME, FAKE_SYS_REALTIME_NS };
+    char buf[64];
+
+    (void)state;
+    osip_format_rfc3339(&ts, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-01-02T03:04:05.678Z");
+    ts.tv_sec = -1;
+    ts.tv_nsec = 999999999;
+    osip_format_rfc3339(&ts, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    ts.tv_sec = -62135596800LL; /* 0001-01-01 */
+    ts.tv_nsec = 0;
+    osip_format_rfc3339(&ts, buf, sizeof(buf));
+    assert_string_equal(buf, "0001-01-01T00:00:00.000Z");
+    ts.tv_sec = LLONG_MAX;
+    osip_format_rfc3339(&ts, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+}
+
 /* The sections inside a whole report, as osi_collect runs them. */
 static void test_collect_system_full_report(void **state)
 {
@@ -863,6 +1000,9 @@ int main(void)
         cmocka_unit_test(test_collect_hostname_from_proc),
         cmocka_unit_test(test_collect_hostname_uname_fallback),
         cmocka_unit_test(test_collect_hostname_none),
+        cmocka_unit_test(test_collect_hostname_no_root_uname),
+        cmocka_unit_test(test_collect_hostname_no_root_uname_fails),
+        cmocka_unit_test(test_collect_hostname_no_root_not_text),
         cmocka_unit_test(test_collect_os_debian),
         cmocka_unit_test(test_collect_os_rocky),
         cmocka_unit_test(test_collect_os_usr_lib_fallback),
@@ -898,6 +1038,8 @@ int main(void)
         cmocka_unit_test(test_collect_username_lookup_error),
         cmocka_unit_test(test_collect_username_bad_name),
         cmocka_unit_test(test_collect_util_paths_in_root),
+        cmocka_unit_test(test_collect_util_utc_seconds),
+        cmocka_unit_test(test_collect_util_rfc3339),
         cmocka_unit_test(test_collect_util_reason_utf8),
         cmocka_unit_test(test_collect_system_full_report),
     };

@@ -219,7 +219,8 @@ static void test_collect_users_nobody(void **state)
     osi_report_free(r);
 }
 
-/* logind's "<id>.ref" FIFOs are never opened (that would block), and a
+/* logind's "<id>.ref" FIFOs are never opened (that would block), nor is
+ * a FIFO with a session's name (the entry's type says it is none), and a
  * session file without USER= is skipped and reported. */
 static void test_collect_users_fifo_and_bad_session(void **state)
 {
@@ -230,6 +231,8 @@ static void test_collect_users_fifo_and_bad_session(void **state)
 
     (void)state;
     snprintf(fifo, sizeof(fifo), "%s/run/systemd/sessions/3.ref", root);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(fifo, sizeof(fifo), "%s/run/systemd/sessions/12", root);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     write_file(root, "run/systemd/sessions/9", text, sizeof(text) - 1);
     r = collect_copy(root);

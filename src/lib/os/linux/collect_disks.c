@@ -15,7 +15,8 @@ struct mount {
 };
 
 /* File systems that hold no user data: kernel interfaces, memory-backed
- * ones, read-only images (snaps) and the automounter's trigger points. */
+ * ones, read-only images (snaps) and the automounter's trigger points.
+ * Sorted (strcmp). */
 static const char *const pseudo_types[] = {
     "anon_inodefs", "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2",
     "configfs", "debugfs", "devfs", "devpts", "devtmpfs", "efivarfs",
@@ -25,17 +26,29 @@ static const char *const pseudo_types[] = {
 };
 
 /* File systems whose statvfs waits on a server that may be gone: listed,
- * never asked for sizes, so a dead server cannot hang the agent. */
+ * never asked for sizes, so a dead server cannot hang the agent. Sorted
+ * (strcmp). */
 static const char *const network_types[] = {
     "9p", "afs", "ceph", "cifs", "coda", "glusterfs", "gpfs", "lustre",
     "ncpfs", "nfs", "nfs4", "smb3", "smbfs",
 };
 
+/* Binary search: the lists are sorted, and every mount is looked up. */
 static int in_list(const char *s, const char *const *list, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, list[i]) == 0)
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s, list[mid]);
+
+        if (c == 0)
             return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return 0;
 }
 

@@ -179,9 +179,11 @@ static int session_cmp(const void *a, const void *b)
 
 /* Session files are named by the session id, letters and digits ("3",
  * "c12"); logind also keeps a FIFO "<id>.ref" beside each, which must
- * never be opened (it blocks). */
-static int is_session_file(int dfd, const char *name)
+ * never be opened (it blocks). The entry's type says whether it is a
+ * regular file, except on file systems that leave it DT_UNKNOWN. */
+static int is_session_file(int dfd, const struct dirent64 *de)
 {
+    const char *name = de->d_name;
     struct stat st;
     size_t n = strlen(name);
 
@@ -189,17 +191,49 @@ static int is_session_file(int dfd, const char *name)
                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                          "0123456789") != n)
         return 0;
+    if (de->d_type != DT_UNKNOWN)
+        return de->d_type == DT_REG;
     return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
            S_ISREG(st.st_mode);
 }
 
-/* Returns 1 when the directory exists, 0 when it does not. */
+/* Read the session files of one batch of directory entries into list.
+ * 0, or -ENOMEM. */
+static int read_sessions(struct osip_ctx *ctx, int dfd, const char *ents,
+                         size_t len, struct session **list, size_t *n,
+                         size_t *cap)
+{
+    for (size_t off = 0; off < len;) {
+        const struct dirent64 *de =
+            (const struct dirent64 *)(const void *)(ents + off);
+        struct session *bigger;
+
+        off += de->d_reclen;
+        if (!is_session_file(dfd, de))
+            continue;
+        bigger = osip_grow(*list, *n, cap, sizeof(**list), 8);
+        if (bigger == NULL)
+            return -ENOMEM;
+        *list = bigger;
+        read_session(ctx, de->d_name, &(*list)[*n]);
+        if ((*list)[*n].obj != NULL)
+            (*n)++;
+    }
+    return 0;
+}
+
+/* Returns 1 when the directory exists, 0 when it does not. The entries
+ * are read with getdents64 into a buffer on the stack: opendir would
+ * allocate 32 KiB and make three more system calls for a directory that
+ * holds a few names. */
 static int add_logind(struct osip_ctx *ctx, json_t *users)
 {
+    union {
+        struct dirent64 align;
+        char bytes[4096];
+    } buf;
     struct session *list = NULL;
     size_t n = 0, cap = 0;
-    struct dirent *de;
-    DIR *dir;
     int fd;
 
     fd = osip_open(ctx, LOGIND_SESSIONS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -209,28 +243,22 @@ static int add_logind(struct osip_ctx *ctx, json_t *users)
         osip_sec_file_error(ctx, LOGIND_SESSIONS, fd, 0);
         return 1;
     }
-    dir = fdopendir(fd);
-    if (dir == NULL) {
-        osip_sec_file_error(ctx, LOGIND_SESSIONS, -errno, 0);
-        close(fd);
-        return 1;
-    }
-    while ((de = readdir(dir)) != NULL) {
-        struct session *bigger;
+    for (;;) {
+        ssize_t got = getdents64(fd, buf.bytes, sizeof(buf.bytes));
 
-        if (!is_session_file(dirfd(dir), de->d_name))
-            continue;
-        bigger = osip_grow(list, n, &cap, sizeof(*list), 8);
-        if (bigger == NULL) {
+        if (got < 0) {
+            osip_sec_file_error(ctx, LOGIND_SESSIONS, -errno, 0);
+            break;
+        }
+        if (got == 0)
+            break;
+        if (read_sessions(ctx, fd, buf.bytes, (size_t)got, &list, &n,
+                          &cap) != 0) {
             ctx->oom = 1;
             break;
         }
-        list = bigger;
-        read_session(ctx, de->d_name, &list[n]);
-        if (list[n].obj != NULL)
-            n++;
     }
-    closedir(dir);
+    close(fd);
     if (n > 0)
         qsort(list, n, sizeof(*list), session_cmp);
     for (size_t i = 0; i < n; i++)

@@ -47,9 +47,9 @@ static int rtnl_request(int fd, int type, uint32_t seq)
     req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     req.h.nlmsg_seq = seq;
     if (type == RTM_GETLINK) {
-        /* The counters are a quarter of a link's message and cost the
-         * kernel a walk over per-CPU data: not asked for. Kernels that
-         * predate the flag ignore it. */
+        /* Fewer statistics to gather per link (the per-VF and
+         * per-address-family ones; IFLA_STATS and IFLA_STATS64 still
+         * come). Kernels that predate the flag ignore it. */
         req.h.nlmsg_len = sizeof(req);
         req.u.ifi.ifi_family = AF_UNSPEC;
         req.ext.rta_type = IFLA_EXT_MASK;
