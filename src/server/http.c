@@ -135,10 +135,8 @@ static size_t format_head(struct api_request *req, char *head, size_t size,
                               "Content-Length: ");
     api_utoa(num, body_len);
     n = append(head, n, size, num);
-    n = append(head, n, size, keep ? "\r\nCache-Control: no-store\r\n"
-                                     "Connection: keep-alive\r\n"
-                                   : "\r\nCache-Control: no-store\r\n"
-                                     "Connection: close\r\n");
+    n = append(head, n, size, "\r\nCache-Control: no-store\r\nConnection: ");
+    n = append(head, n, size, keep ? "keep-alive\r\n" : "close\r\n");
     n = append(head, n, size, extra ? extra : "");
     n = append(head, n, size, "\r\n");
     return n >= size ? 0 : n;
