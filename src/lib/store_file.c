@@ -690,16 +690,22 @@ static enum osi_status file_version(void *be, const char *key,
                                     struct osi_error *err)
 {
     struct file_store *fs = be;
+    const char *name = key;
+    int dfd = fs->root;
     struct stat st;
 
     if (!key_ok(key))
         return osip_fail(err, OSI_EINVAL, "file store: invalid key");
+    /* Looked up from latest/ when it is there: one path step less on
+     * every GET /report. */
+    if (strncmp(key, "latest/", 7) == 0) {
+        dfd = fs->latest;
+        name = key + 7;
+    }
     /* Follows a symbolic link, as file_get() does. Every new latest
-     * pointer is a new inode; the times catch a file rewritten in
-     * place by someone else. Looked up from latest/ when it is there:
-     * one path step less on every GET /report. */
-    if (strncmp(key, "latest/", 7) == 0 ? fstatat(fs->latest, key + 7, &st, 0)
-                                        : fstatat(fs->root, key, &st, 0)) {
+     * pointer is a new inode; the times catch a file rewritten in place
+     * by someone else. */
+    if (fstatat(dfd, name, &st, 0) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return osip_fail(err, OSI_ENOTFOUND, "no object %s", key);
         return fail_errno(err, errno, "stat", key);
