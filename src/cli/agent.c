@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,17 @@
 
 #include <osinspect/osinspect.h>
 
+#include "cli.h"
+
 #define PROG "osinspect-agent"
 
 /* Exit statuses: 3 tells a cron wrapper the report is safe in the spool. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_SPOOLED = 3 };
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,
+    EXIT_USAGE = OSIC_EXIT_USAGE,
+    EXIT_SPOOLED = 3
+};
 
 struct config {
     int print, quiet;
@@ -81,34 +87,6 @@ static void usage(FILE *out)
         "3 not delivered but kept in the spool for the next run.\n");
 }
 
-static int usage_error(const char *fmt, ...) OSI_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-    return EXIT_USAGE;
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Seconds as a positive decimal ("300", "0.5"), at most a day. */
 static int parse_seconds(const char *s, double *out)
 {
@@ -157,10 +135,10 @@ static int url_from_env(struct config *cfg)
         ip = "127.0.0.1";
     if (port == NULL || port[0] == '\0')
         port = "5000";
-    if (parse_uint(port, 65535, &p) != 0 || p == 0)
-        return usage_error("API_PORT='%s' is not a port (1-65535)", port);
+    if (osic_parse_number(port, 1, 65535, &p) != 0)
+        return osic_usage_error(PROG, "API_PORT='%s' is not a port (1-65535)", port);
     if (strpbrk(ip, "/?#@ \t\r\n") != NULL)
-        return usage_error("API_IP='%s' is not a host name or address", ip);
+        return osic_usage_error(PROG, "API_IP='%s' is not a host name or address", ip);
     bracket = strchr(ip, ':') != NULL && ip[0] != '[';
     n = strlen(ip) + 32;
     cfg->url = malloc(n);
@@ -210,33 +188,33 @@ static int parse_options(int argc, char **argv, struct config *cfg)
         case O_CACERT: cfg->cacert = optarg; break;
         case O_TIMEOUT:
             if (parse_seconds(optarg, &secs) != 0 || secs > 3600)
-                return usage_error("--timeout needs seconds (0 < S <= 3600), "
+                return osic_usage_error(PROG, "--timeout needs seconds (0 < S <= 3600), "
                                    "not '%s'", optarg);
             cfg->timeout_ms = (unsigned int)(secs * 1000 + 0.5);
             if (cfg->timeout_ms == 0)
                 cfg->timeout_ms = 1;
             break;
         case O_RETRIES:
-            if (parse_uint(optarg, 100, &v) != 0)
-                return usage_error("--retries needs a number from 0 to 100, "
+            if (osic_parse_number(optarg, 0, 100, &v) != 0)
+                return osic_usage_error(PROG, "--retries needs a number from 0 to 100, "
                                    "not '%s'", optarg);
             cfg->retries = (unsigned int)v;
             cfg->retries_set = 1;
             break;
         case O_SPOOL:
             if (optarg[0] == '\0')
-                return usage_error("--spool needs a directory");
+                return osic_usage_error(PROG, "--spool needs a directory");
             cfg->spool = optarg;
             break;
         case O_SPOOL_MAX:
-            if (parse_uint(optarg, 1000000, &v) != 0 || v == 0)
-                return usage_error("--spool-max needs a number from 1 to "
+            if (osic_parse_number(optarg, 1, 1000000, &v) != 0)
+                return osic_usage_error(PROG, "--spool-max needs a number from 1 to "
                                    "1000000, not '%s'", optarg);
             cfg->spool_max = (unsigned int)v;
             break;
         case 'i':
             if (parse_seconds(optarg, &cfg->interval) != 0)
-                return usage_error("--interval needs seconds (0 < S <= "
+                return osic_usage_error(PROG, "--interval needs seconds (0 < S <= "
                                    "86400), not '%s'", optarg);
             break;
         case 'q': cfg->quiet = 1; break;
@@ -245,19 +223,19 @@ static int parse_options(int argc, char **argv, struct config *cfg)
         case O_PRETTY: cfg->json_flags = OSI_JSON_PRETTY; break;
         case 'r':
             if (optarg[0] == '\0')
-                return usage_error("--root needs a directory");
+                return osic_usage_error(PROG, "--root needs a directory");
             cfg->root = optarg;
             break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf(PROG " %s\n", osi_version()); exit(EXIT_OK);
         case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
+            return osic_usage_error(PROG, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return osic_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return osic_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
     if (cfg->print)
         return EXIT_OK;
 
@@ -271,10 +249,10 @@ static int parse_options(int argc, char **argv, struct config *cfg)
     if (token_file != NULL) {
         cfg->token = read_token_file(token_file);
         if (cfg->token == NULL)
-            return usage_error("--token-file %s: %s", token_file,
+            return osic_usage_error(PROG, "--token-file %s: %s", token_file,
                                strerror(errno));
         if (cfg->token[0] == '\0')
-            return usage_error("--token-file %s: the file holds no token",
+            return osic_usage_error(PROG, "--token-file %s: the file holds no token",
                                token_file);
     } else if (token != NULL && token[0] != '\0') {
         cfg->token = strdup(token);

@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -14,8 +13,9 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cli.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = OSIC_EXIT_USAGE };
 
 #define DEFAULT_LISTEN "0.0.0.0:5000"
 #define DEFAULT_THREADS 64
@@ -74,37 +74,6 @@ static void usage(FILE *out)
         DEFAULT_THREADS, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS);
 }
 
-static int usage_error(const char *fmt, ...) OSI_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, API_PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '" API_PROG " --help' for more information.\n");
-    return EXIT_USAGE;
-}
-
-/* A whole decimal number within [min, max]. */
-static int parse_number(const char *s, unsigned long min, unsigned long max,
-                        unsigned long *out)
-{
-    unsigned long v = 0;
-    const char *p;
-
-    for (p = s; *p >= '0' && *p <= '9'; p++) {
-        if (v > (max - (unsigned long)(*p - '0')) / 10)
-            return -1;
-        v = v * 10 + (unsigned long)(*p - '0');
-    }
-    if (p == s || *p != '\0' || v < min)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* ADDR:PORT with a literal IPv4 address or a bracketed IPv6 one. */
 static int parse_listen(const char *arg, struct options *o)
 {
@@ -134,7 +103,7 @@ static int parse_listen(const char *arg, struct options *o)
     memcpy(host, hstart, hlen);
     host[hlen] = '\0';
     if (inet_pton(o->ipv6 ? AF_INET6 : AF_INET, host, addr) != 1 ||
-        parse_number(colon + 1, 0, 65535, &port) != 0)
+        osic_parse_number(colon + 1, 0, 65535, &port) != 0)
         return -1;
     snprintf(o->listen, sizeof(o->listen), o->ipv6 ? "[%s]:%lu" : "%s:%lu",
              host, port);
@@ -164,31 +133,31 @@ static int parse_options(int argc, char **argv, struct options *o)
         switch (c) {
         case 'l':
             if (parse_listen(optarg, o) != 0)
-                return usage_error("--listen '%s': expected ADDR:PORT with "
+                return osic_usage_error(API_PROG, "--listen '%s': expected ADDR:PORT with "
                                    "a literal address, such as "
                                    "0.0.0.0:5000 or [::1]:5000", optarg);
             break;
         case 's':
             if (optarg[0] == '\0')
-                return usage_error("--store needs a URI or a path");
+                return osic_usage_error(API_PROG, "--store needs a URI or a path");
             o->store = optarg;
             break;
         case 'I':
             o->store_flags |= OSI_STORE_S3_INSECURE_TLS;
             break;
         case 't':
-            if (parse_number(optarg, 1, 1024, &o->threads) != 0)
-                return usage_error("--threads '%s': expected a number "
+            if (osic_parse_number(optarg, 1, 1024, &o->threads) != 0)
+                return osic_usage_error(API_PROG, "--threads '%s': expected a number "
                                    "from 1 to 1024", optarg);
             break;
         case 'b':
-            if (parse_number(optarg, 1, 67108864, &o->max_body) != 0)
-                return usage_error("--max-body '%s': expected a number of "
+            if (osic_parse_number(optarg, 1, 67108864, &o->max_body) != 0)
+                return osic_usage_error(API_PROG, "--max-body '%s': expected a number of "
                                    "bytes from 1 to 67108864", optarg);
             break;
         case 'T':
-            if (parse_number(optarg, 100, 600000, &o->timeout_ms) != 0)
-                return usage_error("--request-timeout '%s': expected "
+            if (osic_parse_number(optarg, 100, 600000, &o->timeout_ms) != 0)
+                return osic_usage_error(API_PROG, "--request-timeout '%s': expected "
                                    "milliseconds from 100 to 600000",
                                    optarg);
             break;
@@ -200,14 +169,14 @@ static int parse_options(int argc, char **argv, struct options *o)
                    mg_version());
             return -1;
         case ':':
-            return usage_error("option '%s' needs a value",
+            return osic_usage_error(API_PROG, "option '%s' needs a value",
                                argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return osic_usage_error(API_PROG, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return osic_usage_error(API_PROG, "unexpected argument '%s'", argv[optind]);
     return 0;
 }
 
