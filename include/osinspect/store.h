@@ -166,7 +166,10 @@ OSI_EXPORT enum osi_status osi_store_latest(struct osi_store *store,
  * again (about twenty times cheaper: what GET /report answers with). The
  * text is checked to be one JSON object (UTF-8, nested at most 64 levels)
  * before it is handed out; it is the stored bytes, so its whitespace is
- * whatever the writer used (osi_store_put() writes compact JSON).
+ * whatever the writer used (osi_store_put() writes compact JSON). The file
+ * store keeps the checked text of latest/ in memory and answers from it
+ * while one stat finds the file unchanged (docs/storage.md); a report
+ * stored by another process is seen by the next call.
  *
  * @param[in] store the store
  * @param[in] ip an IPv4 or IPv6 address in any valid text form
