@@ -15,6 +15,8 @@
 #include "cli.h"
 
 #define PROG "osinspect-agent"
+/* "osinspect-agent: <message>" and the pointer to --help. */
+#define usage_error(...) osic_usage_error(PROG, __VA_ARGS__)
 
 /* Exit statuses: 3 tells a cron wrapper the report is safe in the spool. */
 enum {
@@ -136,9 +138,9 @@ static int url_from_env(struct config *cfg)
     if (port == NULL || port[0] == '\0')
         port = "5000";
     if (osic_parse_number(port, 1, 65535, &p) != 0)
-        return osic_usage_error(PROG, "API_PORT='%s' is not a port (1-65535)", port);
+        return usage_error("API_PORT='%s' is not a port (1-65535)", port);
     if (strpbrk(ip, "/?#@ \t\r\n") != NULL)
-        return osic_usage_error(PROG, "API_IP='%s' is not a host name or address", ip);
+        return usage_error("API_IP='%s' is not a host name or address", ip);
     bracket = strchr(ip, ':') != NULL && ip[0] != '[';
     n = strlen(ip) + 32;
     cfg->url = malloc(n);
@@ -188,7 +190,7 @@ static int parse_options(int argc, char **argv, struct config *cfg)
         case O_CACERT: cfg->cacert = optarg; break;
         case O_TIMEOUT:
             if (parse_seconds(optarg, &secs) != 0 || secs > 3600)
-                return osic_usage_error(PROG, "--timeout needs seconds (0 < S <= 3600), "
+                return usage_error("--timeout needs seconds (0 < S <= 3600), "
                                    "not '%s'", optarg);
             cfg->timeout_ms = (unsigned int)(secs * 1000 + 0.5);
             if (cfg->timeout_ms == 0)
@@ -196,25 +198,25 @@ static int parse_options(int argc, char **argv, struct config *cfg)
             break;
         case O_RETRIES:
             if (osic_parse_number(optarg, 0, 100, &v) != 0)
-                return osic_usage_error(PROG, "--retries needs a number from 0 to 100, "
+                return usage_error("--retries needs a number from 0 to 100, "
                                    "not '%s'", optarg);
             cfg->retries = (unsigned int)v;
             cfg->retries_set = 1;
             break;
         case O_SPOOL:
             if (optarg[0] == '\0')
-                return osic_usage_error(PROG, "--spool needs a directory");
+                return usage_error("--spool needs a directory");
             cfg->spool = optarg;
             break;
         case O_SPOOL_MAX:
             if (osic_parse_number(optarg, 1, 1000000, &v) != 0)
-                return osic_usage_error(PROG, "--spool-max needs a number from 1 to "
+                return usage_error("--spool-max needs a number from 1 to "
                                    "1000000, not '%s'", optarg);
             cfg->spool_max = (unsigned int)v;
             break;
         case 'i':
             if (parse_seconds(optarg, &cfg->interval) != 0)
-                return osic_usage_error(PROG, "--interval needs seconds (0 < S <= "
+                return usage_error("--interval needs seconds (0 < S <= "
                                    "86400), not '%s'", optarg);
             break;
         case 'q': cfg->quiet = 1; break;
@@ -223,19 +225,19 @@ static int parse_options(int argc, char **argv, struct config *cfg)
         case O_PRETTY: cfg->json_flags = OSI_JSON_PRETTY; break;
         case 'r':
             if (optarg[0] == '\0')
-                return osic_usage_error(PROG, "--root needs a directory");
+                return usage_error("--root needs a directory");
             cfg->root = optarg;
             break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf(PROG " %s\n", osi_version()); exit(EXIT_OK);
         case ':':
-            return osic_usage_error(PROG, "option '%s' needs a value", argv[optind - 1]);
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            return osic_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return osic_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+        return usage_error("unexpected argument '%s'", argv[optind]);
     if (cfg->print)
         return EXIT_OK;
 
@@ -249,10 +251,10 @@ static int parse_options(int argc, char **argv, struct config *cfg)
     if (token_file != NULL) {
         cfg->token = read_token_file(token_file);
         if (cfg->token == NULL)
-            return osic_usage_error(PROG, "--token-file %s: %s", token_file,
+            return usage_error("--token-file %s: %s", token_file,
                                strerror(errno));
         if (cfg->token[0] == '\0')
-            return osic_usage_error(PROG, "--token-file %s: the file holds no token",
+            return usage_error("--token-file %s: the file holds no token",
                                token_file);
     } else if (token != NULL && token[0] != '\0') {
         cfg->token = strdup(token);

@@ -17,6 +17,9 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = OSIC_EXIT_USAGE };
 
+/* "osinspect-api: <message>" and the pointer to --help. */
+#define usage_error(...) osic_usage_error(API_PROG, __VA_ARGS__)
+
 #define DEFAULT_LISTEN "0.0.0.0:5000"
 #define DEFAULT_THREADS 64
 #define DEFAULT_MAX_BODY 65536
@@ -133,13 +136,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         switch (c) {
         case 'l':
             if (parse_listen(optarg, o) != 0)
-                return osic_usage_error(API_PROG, "--listen '%s': expected ADDR:PORT with "
+                return usage_error("--listen '%s': expected ADDR:PORT with "
                                    "a literal address, such as "
                                    "0.0.0.0:5000 or [::1]:5000", optarg);
             break;
         case 's':
             if (optarg[0] == '\0')
-                return osic_usage_error(API_PROG, "--store needs a URI or a path");
+                return usage_error("--store needs a URI or a path");
             o->store = optarg;
             break;
         case 'I':
@@ -147,17 +150,17 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 't':
             if (osic_parse_number(optarg, 1, 1024, &o->threads) != 0)
-                return osic_usage_error(API_PROG, "--threads '%s': expected a number "
+                return usage_error("--threads '%s': expected a number "
                                    "from 1 to 1024", optarg);
             break;
         case 'b':
             if (osic_parse_number(optarg, 1, 67108864, &o->max_body) != 0)
-                return osic_usage_error(API_PROG, "--max-body '%s': expected a number of "
+                return usage_error("--max-body '%s': expected a number of "
                                    "bytes from 1 to 67108864", optarg);
             break;
         case 'T':
             if (osic_parse_number(optarg, 100, 600000, &o->timeout_ms) != 0)
-                return osic_usage_error(API_PROG, "--request-timeout '%s': expected "
+                return usage_error("--request-timeout '%s': expected "
                                    "milliseconds from 100 to 600000",
                                    optarg);
             break;
@@ -169,14 +172,14 @@ static int parse_options(int argc, char **argv, struct options *o)
                    mg_version());
             return -1;
         case ':':
-            return osic_usage_error(API_PROG, "option '%s' needs a value",
+            return usage_error("option '%s' needs a value",
                                argv[optind - 1]);
         default:
-            return osic_usage_error(API_PROG, "unknown option '%s'", argv[optind - 1]);
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return osic_usage_error(API_PROG, "unexpected argument '%s'", argv[optind]);
+        return usage_error("unexpected argument '%s'", argv[optind]);
     return 0;
 }
 
