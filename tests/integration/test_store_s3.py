@@ -69,6 +69,12 @@ class Driver:
         assert answer['status'] == OSI_OK, '%s: %s' % (cmd[0], answer)
         return answer
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.stdin.close()
@@ -91,8 +97,7 @@ def expect(answer, status, *needles):
 
 def test_backend_round_trip():
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             rkey = 'reports/10.0.0.1/2026-01-02/030405.678Z-abc.json'
             lkey = 'latest/10.0.0.1.json'
@@ -115,8 +120,6 @@ def test_backend_round_trip():
             assert d.ok('bget', 'empty.json')['data'] == ''
             d.ok('bping')
             d.ok('bclose')
-        finally:
-            d.close()
 
 
 def test_latest_never_goes_back():
@@ -126,8 +129,7 @@ def test_latest_never_goes_back():
         return 'reports/%s/2026-01-%02d/030405.678Z-%s.json' % (ip, day, rid)
 
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             for ip in ('10.0.0.1', '2001:db8::1'):
                 latest = 'latest/%s.json' % ip
@@ -145,32 +147,26 @@ def test_latest_never_goes_back():
             d.ok('bputr', rkey('10.0.0.2', 1, 'a'), 'latest/10.0.0.2.json',
                  '{"r":"a"}')
             assert d.ok('bget', 'latest/10.0.0.2.json')['data'] == '{"r":"a"}'
-        finally:
-            d.close()
 
 
 def test_backend_list_pages():
     """More keys than one page (1000): the listing follows the markers,
     and a callback that returns non-zero stops it."""
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             d.ok('bfill', 'many/', 1003, 8, 0, timeout=300)
             keys = d.ok('blist', 'many/', timeout=120)['keys']
             assert keys == ['many/%05d.json' % i for i in range(1003)], (
                 len(keys))
             assert d.ok('blist1', 'many/')['keys'] == ['many/00000.json']
-        finally:
-            d.close()
 
 
 def test_backend_list_flat():
     """list_flat: only the keys with no '/' after the prefix (the original
     tool's keys at the top of a bucket full of reports)."""
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             legacy = ['10_0_0_5_2026-01-01.json', '10_0_0_5_2026-01-02.json']
             for key in legacy:
@@ -188,8 +184,6 @@ def test_backend_list_flat():
             assert d.ok('blistflat', 'deep/', timeout=120)['keys'] == [
                 'deep/top.json', 'deep/zzz.json']
             assert len(d.ok('blist', 'deep/', timeout=120)['keys']) == 1005
-        finally:
-            d.close()
 
 
 def test_list_pages_of_common_prefixes():
@@ -207,23 +201,19 @@ def test_list_pages_of_common_prefixes():
              '<LastModified>2026-01-01T00:00:00.000Z</LastModified>'
              '<ETag>"x"</ETag><Size>2</Size></Contents></ListBucketResult>')
     with FakeS3([(200, page1), (200, page2)]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             assert d.ok('blistflat', '')['keys'] == [
                 '10_0_0_5_2026-01-01.json']
             assert len(fake.requests) == 2, fake.requests
             assert 'marker=reports' in fake.requests[1][1], fake.requests
-        finally:
-            d.close()
 
 
 def test_public_api_keys():
     """osi_store_* on s3://: put, latest, history, hosts, ping; the objects
     are where docs/storage.md says, as libs3 lists them."""
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('open', 's3://' + s3.bucket, 0, 0)
             d.ok('bopen', s3.bucket, 0, 0)
             d.ok('ping')
@@ -246,14 +236,11 @@ def test_public_api_keys():
             hosts = json.loads(d.ok('hosts')['data'])
             assert [h['ip'] for h in hosts] == ['10.20.30.40'], hosts
             d.ok('close')
-        finally:
-            d.close()
 
 
 def test_wrong_secret_fails_clearly():
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env(secret='not-the-secret'))
-        try:
+        with Driver(s3.env(secret='not-the-secret')) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             answer = d.call('bput', 'latest/10.0.0.1.json', '{}')
             expect(answer, OSI_ESTORE, 'latest/10.0.0.1.json',
@@ -262,27 +249,19 @@ def test_wrong_secret_fails_clearly():
             expect(d.call('bping'), OSI_ESTORE, 'SignatureDoesNotMatch')
             expect(d.call('bget', 'x.json'), OSI_ESTORE,
                    'SignatureDoesNotMatch')
-        finally:
-            d.close()
-        d = Driver(s3.env(access='NOBODY'))
-        try:
+        with Driver(s3.env(access='NOBODY')) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             expect(d.call('bput', 'k.json', '{}'), OSI_ESTORE,
                    'InvalidAccessKeyId', 'AWS_ACCESS_KEY_ID')
-        finally:
-            d.close()
 
 
 def test_no_such_bucket():
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('bopen', 'other-bucket', 0, 0)
             expect(d.call('bput', 'k.json', '{}'), OSI_ESTORE,
                    'other-bucket', 'does not exist')
             expect(d.call('bping'), OSI_ESTORE, 'does not exist')
-        finally:
-            d.close()
 
 
 def test_server_stopped_then_restarted():
@@ -347,8 +326,7 @@ def test_server_hung_times_out():
 def test_sixteen_threads():
     """16 threads put, get and list through one backend at once."""
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('bopen', s3.bucket, 0, 0)
             answer = d.ok('hammer', 16, 40, 120, timeout=300)
             assert answer['errors'] == 0, answer
@@ -356,8 +334,6 @@ def test_sixteen_threads():
             # Every thread's objects are there, listed by libs3.
             keys = d.ok('blist', 'hammer/')['keys']
             assert len(keys) == 16 * 40 + 16, len(keys)
-        finally:
-            d.close()
 
 
 def test_allocation_failures():
@@ -365,52 +341,40 @@ def test_allocation_failures():
     threads and the I/O thread alike: OSI_ENOMEM or success, no crash and
     (under ASan and valgrind) no leak."""
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             answer = d.ok('chaos', s3.bucket, timeout=300)
             assert answer['unexpected'] == [], answer
             assert answer['rounds'] > 8, answer
-        finally:
-            d.close()
 
 
 def test_sixteen_threads_public_api():
     """16 threads put, then read latest and history of their own host,
     through one osi_store on s3://; then hosts lists all 16."""
     with s3rver.S3rver() as s3:
-        d = Driver(s3.env())
-        try:
+        with Driver(s3.env()) as d:
             d.ok('open', 's3://' + s3.bucket, 0, 0)
             answer = d.ok('phammer', 16, 12, 120, timeout=300)
             assert answer['errors'] == 0, answer
             hosts = json.loads(d.ok('hosts')['data'])
             assert sorted(h['ip'] for h in hosts) == sorted(
                 '10.1.%d.1' % i for i in range(16)), hosts
-        finally:
-            d.close()
 
 
 def test_https_refused_without_flag():
     env = dict(os.environ, AWS_ENDPOINT_URL='https://127.0.0.1:9',
                AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s')
-    d = Driver(env)
-    try:
+    with Driver(env) as d:
         expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_ENOTSUP,
                'https', 'verify TLS certificates')
         expect(d.call('open', 's3://os-inspector-data', 0, 0), OSI_ENOTSUP,
                'https')
         d.ok('bopen', 'os-inspector-data', 0, OSI_STORE_S3_INSECURE_TLS)
         d.ok('bclose')
-    finally:
-        d.close()
     # No endpoint means AWS itself, over https.
     del env['AWS_ENDPOINT_URL']
-    d = Driver(env)
-    try:
+    with Driver(env) as d:
         expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_ENOTSUP,
                'https')
-    finally:
-        d.close()
 
 
 def test_configuration_refused():
@@ -433,23 +397,17 @@ def test_configuration_refused():
                 env.pop(name, None)
             else:
                 env[name] = value
-        d = Driver(env)
-        try:
+        with Driver(env) as d:
             expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_EINVAL,
                    needle)
             expect(d.call('open', 's3://os-inspector-data', 0, 0),
                    OSI_EINVAL, needle)
-        finally:
-            d.close()
-    d = Driver(base)
-    try:
+    with Driver(base) as d:
         for bucket in ('ab', 'Upper-case', 'under_score', 'a..b', '-ab',
                        'ab-', '10.0.0.1', 'bucket/prefix', 'a' * 64, ''):
             expect(d.call('bopen', bucket, 0, 0), OSI_EINVAL, 'bucket')
         d.ok('bopen', 'os-inspector-data/', 0, 0)
         d.ok('bclose')
-    finally:
-        d.close()
 
 
 class FakeS3:
@@ -612,25 +570,19 @@ def test_retries_transient_errors():
     script = [(503, s3_error('SlowDown')), (503, ''), (502, ''), (504, ''),
               (200, '')]
     with FakeS3(script) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'latest/10.0.0.1.json', '{}')
             path = OBJ + 'latest/10.0.0.1.json'
             assert fake.requests == [('PUT', path)] * 5, fake.requests
-        finally:
-            d.close()
     script = [(503, s3_error('ServiceUnavailable')),
               (500, s3_error('InternalError')), ('close',),
               (503, 'Service Unavailable'), (200, '{"a":1}')]
     with FakeS3(script) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             assert d.ok('bget', 'k.json')['data'] == '{"a":1}'
             assert len(fake.requests) == 5, fake.requests
-        finally:
-            d.close()
 
 
 def test_latest_of_another_process():
@@ -671,14 +623,11 @@ def test_retries_are_bounded():
               ('ConnectionFailed', 'ended after 4 of 100 bytes'))]
     for step, needles in cases:
         with FakeS3([step]) as fake:
-            d = Driver(fake.env())
-            try:
+            with Driver(fake.env()) as d:
                 d.ok('bopen', 'os-inspector-data', 10000, 0)
                 expect(d.call('bget', 'latest/10.0.0.9.json'), OSI_ESTORE,
                        'GET latest/10.0.0.9.json', *needles)
                 assert len(fake.requests) == 5, (step, fake.requests)
-            finally:
-                d.close()
 
 
 def test_permanent_errors_not_retried():
@@ -687,13 +636,10 @@ def test_permanent_errors_not_retried():
             ((403, ''), OSI_ESTORE, 'HttpErrorForbidden'),
             ((404, s3_error('NoSuchKey')), OSI_ENOTFOUND, 'no S3 object')]:
         with FakeS3([step]) as fake:
-            d = Driver(fake.env())
-            try:
+            with Driver(fake.env()) as d:
                 d.ok('bopen', 'os-inspector-data', 10000, 0)
                 expect(d.call('bget', 'k.json'), status, needle)
                 assert len(fake.requests) == 1, fake.requests
-            finally:
-                d.close()
 
 
 def test_concurrent_puts_of_one_key():
@@ -702,16 +648,13 @@ def test_concurrent_puts_of_one_key():
     never taken for a lost PUT and tried again. (Against FakeS3: s3rver
     itself fails concurrent PUTs of one key with 500 InternalError.)"""
     with FakeS3([(200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bfill', 'seen/192.0.2.1.json', 200, 8, 1, timeout=120)
             puts = sum(1 for m, _ in fake.requests if m == 'PUT')
             # A loaded machine may time out and retry a PUT or two; an
             # overwrite taken for a lost PUT would retry most of them.
             assert 200 <= puts < 220, puts
-        finally:
-            d.close()
 
 
 def test_own_client_report_costs_two_puts():
@@ -724,8 +667,7 @@ def test_own_client_report_costs_two_puts():
 
     latest = 'latest/10.0.0.1.json'
     with FakeS3([(200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', rkey(2), latest, '{"r":2}')
             assert fake.requests == [
@@ -745,13 +687,10 @@ def test_own_client_report_costs_two_puts():
             assert fake.objects[OBJ + latest][0] == b'{"r":3}'
             # One kept connection served them all.
             assert fake.connections == 1, fake.connections
-        finally:
-            d.close()
     # A write that failed leaves latest unknown: the next report reads it.
     with FakeS3([(200, '')] * 3 + [(403, s3_error('AccessDenied'))] +
                 [(200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', rkey(2), latest, '{"r":2}')
             expect(d.call('bputr', rkey(3), latest, '{"r":3}'), OSI_ESTORE,
@@ -760,8 +699,6 @@ def test_own_client_report_costs_two_puts():
             d.ok('bputr', rkey(4), latest, '{"r":4}')
             assert [m for m, _ in fake.requests] == ['HEAD', 'PUT', 'PUT'], (
                 fake.requests)
-        finally:
-            d.close()
 
 
 def test_own_client_error_answers_retried():
@@ -774,15 +711,12 @@ def test_own_client_error_answers_retried():
               (503, s3_error('SlowDown', 'Reduce your request rate')),
               ('etag', wrong, False), (200, '')]
     with FakeS3(script) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{"a":1}')
             assert fake.requests == [('PUT', OBJ + 'seen/a.json')] * 5, (
                 fake.requests)
             assert fake.objects[OBJ + 'seen/a.json'][0] == b'{"a":1}'
-        finally:
-            d.close()
     cases = [((502, ''), ('HTTP 502', 'after 5 tries')),
              (('page', 502, page), ('HTTP 502', 'after 5 tries')),
              ((503, s3_error('SlowDown', 'Reduce your request rate')),
@@ -791,8 +725,7 @@ def test_own_client_error_answers_retried():
               ('HTTP 200 with ETag', 'not the MD5 of the bytes sent'))]
     for step, needles in cases:
         with FakeS3([(404, ''), step]) as fake:
-            d = Driver(fake.env())
-            try:
+            with Driver(fake.env()) as d:
                 d.ok('bopen', 'os-inspector-data', 10000, 0)
                 expect(d.call('bputr', 'reports/a.json', 'latest/a.json',
                               '{}'),
@@ -802,91 +735,70 @@ def test_own_client_error_answers_retried():
                 assert [m for m, _ in fake.requests] == (
                     ['HEAD'] + ['PUT'] * 5), (step, fake.requests)
                 assert fake.objects == {}, fake.objects
-            finally:
-                d.close()
     # latest's PUT failing names latest.
     with FakeS3([(200, ''), (200, ''), (502, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
                    OSI_ESTORE, 'latest/a.json: ', 'HTTP 502')
-        finally:
-            d.close()
 
 
 def test_own_client_etag_not_md5_verified():
     """An ETag that is no MD5 (a bucket encrypted with KMS keys): a HEAD
     must find this PUT's nonce and length, or the PUT is tried again."""
     with FakeS3([('etag', '"kms-1"', True), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{"a":1}')
             assert fake.requests == [('PUT', OBJ + 'seen/a.json'),
                                      ('HEAD', OBJ + 'seen/a.json')], (
                 fake.requests)
-        finally:
-            d.close()
     # Answered, not stored: the HEAD finds nothing, the PUT goes again.
     with FakeS3([('etag', '"kms-1"', False), (200, ''),
                  ('etag', '"kms-2"', True), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{"a":1}')
             assert [m for m, _ in fake.requests] == [
                 'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
-        finally:
-            d.close()
     # Stored by another PUT (an older nonce): not this one's.
     with FakeS3([('etag', '"kms-1"', False), (200, ''),
                  ('etag', '"kms-2"', True), (200, '')]) as fake:
         fake.objects[OBJ + 'seen/a.json'] = (b'{"a":1}', {'osi-put': 'x'})
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{"a":1}')
             assert [m for m, _ in fake.requests] == [
                 'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
             assert fake.objects[OBJ + 'seen/a.json'][1]['osi-put'] != 'x'
-        finally:
-            d.close()
 
 
 def test_own_client_connection_closed_between_requests():
     """The server closes a kept connection after an answer: the next
     request goes on a new one; a dropped request is sent again."""
     with FakeS3([('idle-close', 200, ''), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{"a":1}')
             d.ok('bput', 'seen/b.json', '{"b":1}')
             d.ok('bput', 'seen/c.json', '{"c":1}')
             assert len(fake.requests) == 3, fake.requests
             assert fake.connections == 2, fake.connections
-        finally:
-            d.close()
     with FakeS3([(200, ''), ('close',), (200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{"a":1}')
             d.ok('bput', 'seen/b.json', '{"b":1}')
             assert fake.requests == [('PUT', OBJ + 'seen/a.json')] + [
                 ('PUT', OBJ + 'seen/b.json')] * 2, fake.requests
             assert fake.objects[OBJ + 'seen/b.json'][0] == b'{"b":1}'
-        finally:
-            d.close()
 
 
 def test_own_client_deadline_when_server_hangs():
     """A server that takes the request and never answers: the write ends
     with OSI_ETIMEOUT at the store's deadline."""
     with FakeS3([('hang',)]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 1500, 0)
             expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}',
                           timeout=30),
@@ -894,8 +806,6 @@ def test_own_client_deadline_when_server_hangs():
                    'no answer to try 1')
             expect(d.call('bput', 'seen/a.json', '{}', timeout=30),
                    OSI_ETIMEOUT, 'seen/a.json', '1500 ms')
-        finally:
-            d.close()
 
 
 # The test seam of store_s3.c: writes to an http endpoint go through
@@ -915,15 +825,12 @@ def test_write_path_follows_seam():
     (LIBS3_WRITES_AGAIN) is on the libs3 path."""
     on = os.environ.get(LIBS3_WRITES) == '1'
     with FakeS3([(200, '')]) as fake:
-        d = Driver(fake.env())
-        try:
+        with Driver(fake.env()) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', 'reports/a.json', 'latest/a.json', '{}')
             want = ['HEAD', 'PUT', 'COPY', 'GET'] if on else [
                 'HEAD', 'PUT', 'PUT']
             assert [m for m, _ in fake.requests] == want, (on, fake.requests)
-        finally:
-            d.close()
 
 
 def test_libs3_writes_retry_transient_errors():
@@ -933,16 +840,13 @@ def test_libs3_writes_retry_transient_errors():
     script = [(503, s3_error('SlowDown')), (503, ''), (502, ''), (504, ''),
               (200, '')]
     with FakeS3(script) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'latest/10.0.0.1.json', '{}')
             path = OBJ + 'latest/10.0.0.1.json'
             assert fake.requests == [
                 ('PUT', path), ('PUT', path), ('HEAD', path), ('PUT', path),
                 ('HEAD', path), ('PUT', path), ('HEAD', path)], fake.requests
-        finally:
-            d.close()
 
 
 def test_libs3_writes_answered_but_not_stored():
@@ -952,8 +856,7 @@ def test_libs3_writes_answered_but_not_stored():
     back after the copy, retries, and fails rather than lose a report."""
     page = '<html><body><h1>502 Bad Gateway</h1></body></html>'
     with FakeS3([('page', 502, page)]) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             expect(d.call('bputr', 'reports/a.json', 'latest/a.json', '{}'),
                    OSI_ESTORE, 'PUT reports/a.json', 'after 5 tries')
@@ -965,12 +868,9 @@ def test_libs3_writes_answered_but_not_stored():
             assert ' '.join(methods[1:]).replace('COPY GET', 'COPY') == (
                 ' '.join(['PUT', 'COPY'] * 5)), fake.requests
             assert fake.objects == {}, fake.objects
-        finally:
-            d.close()
     # The report's PUT answered by a bare 502: the copy finds no report.
     with FakeS3([(200, ''), ('page', 502, ''), (200, '')]) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
             assert [m for m, _ in fake.requests] == [
@@ -978,29 +878,21 @@ def test_libs3_writes_answered_but_not_stored():
             for key in ('reports/a.json', 'latest/a.json'):
                 assert fake.objects[OBJ + key][0] == b'{"r":1}', (
                     fake.objects)
-        finally:
-            d.close()
     # The copy answered by a bare 502: latest is not there.
     with FakeS3([(200, ''), (200, ''), ('page', 502, ''), (200, '')]) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":1}')
             assert [m for m, _ in fake.requests] == [
                 'HEAD', 'PUT', 'COPY', 'GET', 'PUT', 'COPY', 'GET'], (
                 fake.requests)
-        finally:
-            d.close()
     # A plain object: PUT, then a HEAD that must find this PUT's mark.
     with FakeS3([('page', 503, ''), (200, '')]) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bput', 'seen/a.json', '{}')
             assert [m for m, _ in fake.requests] == [
                 'PUT', 'HEAD', 'PUT', 'HEAD'], fake.requests
-        finally:
-            d.close()
 
 
 def test_libs3_writes_answered_but_other_bytes_stored():
@@ -1011,8 +903,7 @@ def test_libs3_writes_answered_but_other_bytes_stored():
     script = [(200, ''), ('page', 200, ''), (200, '')]
     with FakeS3(script) as fake:
         fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', 'reports/a.json', 'latest/a.json', '{"r":"new"}')
             assert [m for m, _ in fake.requests] == [
@@ -1022,14 +913,11 @@ def test_libs3_writes_answered_but_other_bytes_stored():
             assert latest[0] == b'{"r":"new"}', latest
             assert latest[1]['osi-report'] == 'reports/a.json', latest
             assert fake.objects[rkey][0] == b'{"r":"new"}', fake.objects
-        finally:
-            d.close()
     # Every try finds the older bytes: the write fails.
     with FakeS3([(200, '')] + [('page', 200, ''), (200, ''), (200, '')] * 5
                 ) as fake:
         fake.objects[rkey] = (b'{"r":"old"}', {'osi-put': 'x'})
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             expect(d.call('bputr', 'reports/a.json', 'latest/a.json',
                           '{"r":"new"}'),
@@ -1037,8 +925,6 @@ def test_libs3_writes_answered_but_other_bytes_stored():
                    'latest/a.json: the write was answered but did not '
                    'store it')
             assert len(fake.requests) == 1 + 5 * 3, fake.requests
-        finally:
-            d.close()
 
 
 def test_libs3_writes_copy_refused_uploads_latest():
@@ -1048,8 +934,7 @@ def test_libs3_writes_copy_refused_uploads_latest():
     script = [(200, ''), (200, ''), (501, s3_error('NotImplemented')),
               (200, '')]
     with FakeS3(script) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', 'reports/1.json', 'latest/a.json', '{"r":1}')
             d.ok('bputr', 'reports/2.json', 'latest/a.json', '{"r":2}')
@@ -1059,8 +944,6 @@ def test_libs3_writes_copy_refused_uploads_latest():
             latest = fake.objects[OBJ + 'latest/a.json']
             assert latest[0] == b'{"r":2}', latest
             assert latest[1]['osi-report'] == 'reports/2.json', latest
-        finally:
-            d.close()
 
 
 def test_libs3_writes_latest_known_in_process():
@@ -1073,8 +956,7 @@ def test_libs3_writes_latest_known_in_process():
 
     latest = 'latest/10.0.0.1.json'
     with FakeS3([(200, '')]) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', rkey(2), latest, '{"r":2}')
             assert [m for m, _ in fake.requests] == [
@@ -1089,13 +971,10 @@ def test_libs3_writes_latest_known_in_process():
             assert [m for m, _ in fake.requests] == ['PUT', 'COPY', 'GET'], (
                 fake.requests)
             assert fake.objects[OBJ + latest][0] == b'{"r":3}'
-        finally:
-            d.close()
     # A write that failed leaves latest unknown: the next report reads it.
     with FakeS3([(200, '')] * 4 + [(403, s3_error('AccessDenied'))] +
                 [(200, '')]) as fake:
-        d = Driver(libs3_writes(fake.env()))
-        try:
+        with Driver(libs3_writes(fake.env())) as d:
             d.ok('bopen', 'os-inspector-data', 10000, 0)
             d.ok('bputr', rkey(2), latest, '{"r":2}')
             expect(d.call('bputr', rkey(3), latest, '{"r":3}'), OSI_ESTORE,
@@ -1104,8 +983,6 @@ def test_libs3_writes_latest_known_in_process():
             d.ok('bputr', rkey(4), latest, '{"r":4}')
             assert [m for m, _ in fake.requests] == [
                 'HEAD', 'PUT', 'COPY', 'GET'], fake.requests
-        finally:
-            d.close()
 
 
 def test_libs3_without_its_functions():
@@ -1114,16 +991,13 @@ def test_libs3_without_its_functions():
     env = dict(os.environ, AWS_ENDPOINT_URL='http://127.0.0.1:9',
                AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s',
                LD_LIBRARY_PATH=os.path.dirname(FAKE_LIBS3))
-    d = Driver(env)
-    try:
+    with Driver(env) as d:
         for _ in range(2):
             expect(d.call('bopen', 'os-inspector-data', 0, 0), OSI_ENOTSUP,
                    'libs3 is not installed (Debian package libs3-2)',
                    'S3_initialize')
         expect(d.call('open', 's3://os-inspector-data', 0, 0), OSI_ENOTSUP,
                'libs3-2')
-    finally:
-        d.close()
 
 
 # Run a second time with the test seam on: the s3rver tests that write,
