@@ -3,6 +3,7 @@
  * library links only libc and jansson, and S3 speaks MD5. */
 #include <string.h>
 
+#include "hash_blocks.h"
 #include "md5.h"
 
 #define F(x, y, z) (((x) & (y)) | (~(x) & (z)))
@@ -19,7 +20,7 @@ static uint32_t le32(const unsigned char *p)
            (uint32_t)p[3] << 24;
 }
 
-static void md5_block(uint32_t st[4], const unsigned char *p)
+static void md5_block(uint32_t *st, const unsigned char *p)
 {
     uint32_t x[16], a = st[0], b = st[1], c = st[2], d = st[3];
 
@@ -111,38 +112,13 @@ void osip_md5_init(struct osip_md5 *ctx)
 
 void osip_md5_update(struct osip_md5 *ctx, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    size_t have = (size_t)(ctx->bytes % 64);
-
-    ctx->bytes += len;
-    if (have > 0) {
-        size_t n = 64 - have < len ? 64 - have : len;
-
-        memcpy(ctx->block + have, p, n);
-        p += n;
-        len -= n;
-        if (have + n < 64)
-            return;
-        md5_block(ctx->state, ctx->block);
-    }
-    for (; len >= 64; p += 64, len -= 64)
-        md5_block(ctx->state, p);
-    if (len > 0)
-        memcpy(ctx->block, p, len);
+    osip_blocks_update(ctx->state, ctx->block, &ctx->bytes, data, len,
+                       md5_block);
 }
 
 void osip_md5_final(struct osip_md5 *ctx, unsigned char out[OSIP_MD5_SIZE])
 {
-    static const unsigned char pad[64] = { 0x80 };
-    unsigned char bits[8];
-    uint64_t n = ctx->bytes * 8;
-    size_t have = (size_t)(ctx->bytes % 64);
-
-    for (int i = 0; i < 8; i++)
-        bits[i] = (unsigned char)(n >> (8 * i));
-    /* Pad to 56 bytes past a block boundary, then the length in bits. */
-    osip_md5_update(ctx, pad, have < 56 ? 56 - have : 120 - have);
-    osip_md5_update(ctx, bits, sizeof(bits));
+    osip_blocks_final(ctx->state, ctx->block, &ctx->bytes, 0, md5_block);
     for (int i = 0; i < 4; i++) {
         out[4 * i] = (unsigned char)ctx->state[i];
         out[4 * i + 1] = (unsigned char)(ctx->state[i] >> 8);

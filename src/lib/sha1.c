@@ -3,6 +3,7 @@
  * signatures: libosinspect links no crypto library. */
 #include <string.h>
 
+#include "hash_blocks.h"
 #include "sha1.h"
 
 static uint32_t rol(uint32_t x, unsigned int n)
@@ -10,7 +11,7 @@ static uint32_t rol(uint32_t x, unsigned int n)
     return x << n | x >> (32 - n);
 }
 
-static void sha1_block(uint32_t s[5], const unsigned char *p)
+static void sha1_block(uint32_t *s, const unsigned char *p)
 {
     uint32_t w[80], a = s[0], b = s[1], c = s[2], d = s[3], e = s[4];
 
@@ -60,36 +61,13 @@ void osip_sha1_init(struct osip_sha1 *ctx)
 
 void osip_sha1_update(struct osip_sha1 *ctx, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    size_t used = (size_t)(ctx->bytes % 64);
-
-    ctx->bytes += len;
-    if (used > 0) {
-        size_t take = 64 - used < len ? 64 - used : len;
-
-        memcpy(ctx->block + used, p, take);
-        p += take;
-        len -= take;
-        if (used + take < 64)
-            return;
-        sha1_block(ctx->state, ctx->block);
-    }
-    for (; len >= 64; p += 64, len -= 64)
-        sha1_block(ctx->state, p);
-    if (len > 0)
-        memcpy(ctx->block, p, len);
+    osip_blocks_update(ctx->state, ctx->block, &ctx->bytes, data, len,
+                       sha1_block);
 }
 
 void osip_sha1_final(struct osip_sha1 *ctx, unsigned char out[OSIP_SHA1_SIZE])
 {
-    uint64_t bits = ctx->bytes * 8;
-    unsigned char pad[72] = { 0x80 };
-    size_t used = (size_t)(ctx->bytes % 64);
-    size_t n = used < 56 ? 56 - used : 120 - used;
-
-    for (int i = 0; i < 8; i++)
-        pad[n + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-    osip_sha1_update(ctx, pad, n + 8);
+    osip_blocks_final(ctx->state, ctx->block, &ctx->bytes, 1, sha1_block);
     for (int i = 0; i < 5; i++) {
         out[4 * i] = (unsigned char)(ctx->state[i] >> 24);
         out[4 * i + 1] = (unsigned char)(ctx->state[i] >> 16);
