@@ -225,8 +225,11 @@ def test_health_answers_ok_and_requests_are_logged(ctx):
     eq(r.headers['content-type'], 'application/json', 'content-type')
     eq(r.headers['content-length'], str(len(r.body)), 'content-length')
     api.get('/nowhere?x=1')
+    # Each line is written once its answer is sent, by the worker that
+    # served it: the two may come in either order.
     deadline = time.monotonic() + 10
-    while 'GET /nowhere?x=1 404' not in api.log():
+    while not all(s in api.log() for s in ('GET /nowhere?x=1 404',
+                                           'GET /health 200')):
         if time.monotonic() > deadline:
             raise AssertionError('no log line:\n' + api.log())
         time.sleep(0.05)
