@@ -137,6 +137,43 @@ OSI_EXPORT enum osi_status osi_store_put(struct osi_store *store,
                                          const char *peer, int *duplicate_out,
                                          struct osi_error *err);
 
+/** Room for a report_id (at most 64 characters) and its NUL. */
+#define OSI_REPORT_ID_SIZE 65
+
+/**
+ * Parse, validate and store a report given as JSON text: what
+ * osi_report_from_json() with @p opts and then osi_store_put() do, with
+ * the same checks, error messages and statuses, but without building the
+ * report in memory. A well-formed report is checked in one pass over its
+ * text and stored as it was sent, its whitespace between tokens removed
+ * and its stamp added (numbers and escapes keep their spelling); that
+ * costs a fraction of parsing and serialising it, which is what
+ * POST /report does. Text the pass cannot vouch for (a key with an
+ * escape, an escape in one of the fields checked, a number with an
+ * exponent or more than 18 digits, an object of more than 64 members, a
+ * null report_id, a "received" to replace, any error) takes the way of
+ * osi_report_from_json() and osi_store_put().
+ *
+ * @param[in] store the store
+ * @param[in] buf the report's JSON text (need not be NUL-terminated)
+ * @param[in] len its length in bytes
+ * @param[in] opts parse options, or NULL for the defaults
+ * @param[in] peer as for osi_store_put()
+ * @param[out] duplicate_out optional: 1 when the report was already
+ *             stored, else 0
+ * @param[out] report_id optional: the stored report's report_id, the one
+ *             it carried or the one it was given
+ * @param[out] err optional details on failure
+ * @return OSI_OK; the statuses of osi_report_from_json() and
+ *         osi_store_put()
+ * @since 0.1
+ */
+OSI_EXPORT enum osi_status osi_store_put_json(
+    struct osi_store *store, const char *buf, size_t len,
+    const struct osi_parse_options *opts, const char *peer,
+    int *duplicate_out, char report_id[OSI_REPORT_ID_SIZE],
+    struct osi_error *err);
+
 /**
  * The newest report of a host, looked up by the address it reports or,
  * failing that, the address it was last seen at (docs/storage.md): in

@@ -71,6 +71,63 @@ size_t osip_json_depth_exceeds(const char *buf, size_t len,
 size_t osip_json_object_check(const char *buf, size_t len,
                               unsigned int max_depth, const char **why);
 
+/* Most members of one object, and most keys of all the open objects, that
+ * osip_json_report_scan() follows. */
+#define OSIP_JSON_SCAN_MEMBERS 64
+#define OSIP_JSON_SCAN_KEYS 256
+
+/* A member of the outermost object, as written. */
+struct osip_json_member {
+    const char *key; /* between its quotes; never with an escape */
+    size_t key_len;
+    const char *value; /* a string's between its quotes */
+    size_t value_len;
+    char type;   /* the value's first byte: '"', '{', '[', 't', 'f', 'n',
+                    or '-' or a digit for a number */
+    int real;    /* a number with a fraction */
+    int escaped; /* a string with an escape */
+};
+
+struct osip_json_scan {
+    struct osip_json_member m[OSIP_JSON_SCAN_MEMBERS];
+    size_t count;
+};
+
+/* As osip_json_object_check(), also refusing duplicate keys, and keeping
+ * the outermost object's members in *out. Returns 1 when buf is one JSON
+ * object that jansson loads with JSON_REJECT_DUPLICATES; 0 when it is not,
+ * or when the scan cannot tell: a key with an escape, an object of more
+ * than OSIP_JSON_SCAN_MEMBERS keys, a number with an exponent or more
+ * than 18 digits before its point, deeper than OSIP_JSON_CHECK_MAX_DEPTH.
+ * The caller then asks jansson. */
+int osip_json_report_scan(const char *buf, size_t len, unsigned int max_depth,
+                          struct osip_json_scan *out);
+
+/* A member of a report, however the report was read. */
+struct osip_field {
+    enum {
+        OSIP_F_ABSENT,
+        OSIP_F_NULL,
+        OSIP_F_STRING,
+        OSIP_F_INTEGER,
+        OSIP_F_REAL,
+        OSIP_F_BOOL,
+        OSIP_F_OBJECT,
+        OSIP_F_ARRAY
+    } type;
+    const char *s; /* a string's bytes (not NUL-terminated) */
+    size_t len;
+};
+
+/* Fill *out with the member name of report. */
+typedef void (*osip_field_get)(const void *report, const char *name,
+                               struct osip_field *out);
+
+/* Validate the fields of a report object read by get. */
+enum osi_status osip_report_validate_fields(osip_field_get get,
+                                            const void *report,
+                                            struct osi_error *err);
+
 /* Validate the fields of a parsed report object. */
 enum osi_status osip_report_validate(const json_t *root,
                                      struct osi_error *err);

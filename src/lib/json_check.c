@@ -7,9 +7,22 @@
 
 #include "internal.h"
 
+/* What osip_json_report_scan() keeps while it checks: the keys of the
+ * open objects, to find duplicates, and the members of the outermost. */
+struct record {
+    struct osip_json_scan *out;
+    struct {
+        const unsigned char *p;
+        size_t len;
+    } keys[OSIP_JSON_SCAN_KEYS];
+    size_t nkeys;
+    size_t frame[OSIP_JSON_CHECK_MAX_DEPTH]; /* first key of each level */
+};
+
 struct scan {
     const unsigned char *p, *end;
     const char *why;
+    struct record *rec; /* NULL: check only */
 };
 
 static int fail(struct scan *s, const char *why)
@@ -171,20 +184,34 @@ static int digits(struct scan *s)
     return s->p > start ? 0 : -1;
 }
 
+/* Beyond what the scan can vouch for: jansson refuses an integer out of
+ * the range of long long and a real out of that of double. */
+static int fail_unsure(struct scan *s)
+{
+    return fail(s, "beyond what the scan follows");
+}
+
 static int number(struct scan *s)
 {
+    const unsigned char *start;
+
     if (*s->p == '-')
         s->p++;
+    start = s->p;
     if (s->p < s->end && *s->p == '0')
         s->p++;
     else if (digits(s) != 0)
         return fail(s, "invalid number");
+    if (s->rec != NULL && s->p - start > 18)
+        return fail_unsure(s);
     if (s->p < s->end && *s->p == '.') {
         s->p++;
         if (digits(s) != 0)
             return fail(s, "invalid number");
     }
     if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        if (s->rec != NULL)
+            return fail_unsure(s);
         s->p++;
         if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
             s->p++;
@@ -228,12 +255,45 @@ static unsigned char closer(unsigned char opener)
     return opener == '{' ? '}' : ']';
 }
 
-/* A member's key and its ':', from the key's quote. */
-static int member_key(struct scan *s)
+/* Note a key of the object open at depth: a duplicate fails, as with
+ * JSON_REJECT_DUPLICATES. Keys are compared as written, so one with an
+ * escape (which may spell another key) is beyond the scan, and so are
+ * objects with more keys than it keeps. */
+static int record_key(struct scan *s, unsigned int depth,
+                      const unsigned char *key, size_t len)
 {
+    struct record *r = s->rec;
+    struct osip_json_scan *out = r->out;
+
+    if (memchr(key, '\\', len) != NULL || r->nkeys == OSIP_JSON_SCAN_KEYS ||
+        r->nkeys - r->frame[depth - 1] == OSIP_JSON_SCAN_MEMBERS)
+        return fail_unsure(s);
+    for (size_t i = r->frame[depth - 1]; i < r->nkeys; i++)
+        if (r->keys[i].len == len && memcmp(r->keys[i].p, key, len) == 0)
+            return fail(s, "duplicate key");
+    r->keys[r->nkeys].p = key;
+    r->keys[r->nkeys].len = len;
+    r->nkeys++;
+    if (depth == 1) {
+        out->m[out->count].key = (const char *)key;
+        out->m[out->count].key_len = len;
+    }
+    return 0;
+}
+
+/* A member's key and its ':', from the key's quote, in the object open at
+ * depth. */
+static int member_key(struct scan *s, unsigned int depth)
+{
+    const unsigned char *key;
+
     if (s->p == s->end || *s->p != '"')
         return fail(s, "expected a key");
+    key = s->p + 1;
     if (string(s) != 0)
+        return -1;
+    if (s->rec != NULL &&
+        record_key(s, depth, key, (size_t)(s->p - 1 - key)) != 0)
         return -1;
     skip_ws(s);
     if (s->p == s->end || *s->p != ':')
@@ -243,12 +303,32 @@ static int member_key(struct scan *s)
     return 0;
 }
 
+/* The value of a member of the outermost object ends at s->p. */
+static void record_value(struct scan *s, const unsigned char *start)
+{
+    struct osip_json_member *m = &s->rec->out->m[s->rec->out->count++];
+
+    m->type = (char)*start;
+    m->value = (const char *)start;
+    m->value_len = (size_t)(s->p - start);
+    m->escaped = 0;
+    m->real = 0;
+    if (m->type == '"') {
+        m->value++;
+        m->value_len -= 2;
+        m->escaped = memchr(m->value, '\\', m->value_len) != NULL;
+    } else if (m->type == '-' || (m->type >= '0' && m->type <= '9')) {
+        m->real = memchr(m->value, '.', m->value_len) != NULL;
+    }
+}
+
 /* Iterative over an explicit stack of open containers ('{' or '['), so
  * that no input can exhaust the C stack. */
 static int check(struct scan *s, unsigned int max_depth)
 {
     unsigned char open[OSIP_JSON_CHECK_MAX_DEPTH];
     unsigned int depth = 0;
+    const unsigned char *value = NULL; /* of the outermost's member */
 
     skip_ws(s);
     if (s->p == s->end || *s->p != '{')
@@ -257,16 +337,20 @@ static int check(struct scan *s, unsigned int max_depth)
         /* At the start of a value. */
         if (s->p == s->end)
             return fail(s, "unexpected end");
+        if (depth == 1)
+            value = s->p;
         if (*s->p == '{' || *s->p == '[') {
             if (depth == max_depth)
                 return fail(s, "nested too deep");
+            if (s->rec != NULL)
+                s->rec->frame[depth] = s->rec->nkeys;
             open[depth++] = *s->p++;
             skip_ws(s);
             if (s->p < s->end && *s->p == closer(open[depth - 1])) {
                 s->p++;
                 depth--;
             } else if (open[depth - 1] == '{') {
-                if (member_key(s) != 0)
+                if (member_key(s, depth) != 0)
                     return -1;
                 continue;
             } else {
@@ -277,6 +361,8 @@ static int check(struct scan *s, unsigned int max_depth)
         }
         /* After a value: ',' then the next, or the end of containers. */
         for (;;) {
+            if (depth == 1 && s->rec != NULL)
+                record_value(s, value);
             skip_ws(s);
             if (depth == 0) {
                 if (s->p != s->end)
@@ -288,13 +374,15 @@ static int check(struct scan *s, unsigned int max_depth)
             if (*s->p == closer(open[depth - 1])) {
                 s->p++;
                 depth--;
+                if (s->rec != NULL && open[depth] == '{')
+                    s->rec->nkeys = s->rec->frame[depth];
                 continue;
             }
             if (*s->p != ',')
                 return fail(s, "expected ',' or the end of a container");
             s->p++;
             skip_ws(s);
-            if (open[depth - 1] == '{' && member_key(s) != 0)
+            if (open[depth - 1] == '{' && member_key(s, depth) != 0)
                 return -1;
             break;
         }
@@ -305,7 +393,7 @@ size_t osip_json_object_check(const char *buf, size_t len,
                               unsigned int max_depth, const char **why)
 {
     struct scan s = { (const unsigned char *)buf,
-                      (const unsigned char *)buf + len, NULL };
+                      (const unsigned char *)buf + len, NULL, NULL };
 
     if (max_depth > OSIP_JSON_CHECK_MAX_DEPTH)
         max_depth = OSIP_JSON_CHECK_MAX_DEPTH;
@@ -314,4 +402,19 @@ size_t osip_json_object_check(const char *buf, size_t len,
     if (why != NULL)
         *why = s.why;
     return (size_t)(s.p - (const unsigned char *)buf) + 1;
+}
+
+int osip_json_report_scan(const char *buf, size_t len, unsigned int max_depth,
+                          struct osip_json_scan *out)
+{
+    struct record rec;
+    struct scan s = { (const unsigned char *)buf,
+                      (const unsigned char *)buf + len, NULL, &rec };
+
+    if (max_depth > OSIP_JSON_CHECK_MAX_DEPTH)
+        return 0;
+    rec.out = out;
+    rec.nkeys = 0;
+    out->count = 0;
+    return check(&s, max_depth) == 0;
 }

@@ -304,22 +304,28 @@ static enum osi_status stamp(json_t *root, const char *peer, int64_t now,
     return OSI_OK;
 }
 
-/* The key of a stamped report filed under ip and received at
- * received_ms. The agent's clock names it, so a resend lands on the same
- * key; the server's when the report has no usable time. */
-static int report_key(char key[OSIP_KEY_MAX], const json_t *root,
-                      const char *ip, int64_t received_ms)
+/* The key of a report filed under ip and received at received_ms. The
+ * agent's clock (collected_at, may be NULL) names it, so a resend lands
+ * on the same key; the server's when the report has no usable time. */
+static int report_key(char key[OSIP_KEY_MAX], const char *collected_at,
+                      const char *report_id, const char *ip,
+                      int64_t received_ms)
 {
     int64_t when;
 
-    if (osip_rfc3339_parse(json_string_value(json_object_get(
-                               root, "collected_at")),
-                           &when) != 0 ||
+    if (osip_rfc3339_parse(collected_at, &when) != 0 ||
         when > received_ms + MAX_AHEAD_MS)
         when = received_ms;
-    return osip_key_report(key, ip, when,
-                           json_string_value(json_object_get(root,
-                                                             "report_id")));
+    return osip_key_report(key, ip, when, report_id);
+}
+
+static int report_key_json(char key[OSIP_KEY_MAX], const json_t *root,
+                           const char *ip, int64_t received_ms)
+{
+    return report_key(key,
+                      json_string_value(json_object_get(root, "collected_at")),
+                      json_string_value(json_object_get(root, "report_id")),
+                      ip, received_ms);
 }
 
 int osip_report_key_of(const char *data, size_t len, const char *ip,
@@ -333,31 +339,19 @@ int osip_report_key_of(const char *data, size_t len, const char *ip,
         osip_rfc3339_parse(json_string_value(json_object_get(
                                json_object_get(root, "received"), "at")),
                            &received) == 0)
-        rc = report_key(key, root, ip, received);
+        rc = report_key_json(key, root, ip, received);
     json_decref(root);
     return rc;
 }
 
-enum osi_status osi_store_put(struct osi_store *store,
-                              struct osi_report *report, const char *peer,
-                              int *duplicate_out, struct osi_error *err)
+/* Where a report of server_ip that came from peer (may be NULL) is filed:
+ * its canonical address in ip, peer's in peer_c, *known_peer when peer
+ * tells where the host is. */
+static enum osi_status file_under(const char *server_ip, const char *peer,
+                                  char ip[OSIP_IP_MAX],
+                                  char peer_c[OSIP_IP_MAX], int *known_peer,
+                                  struct osi_error *err)
 {
-    char ip[OSIP_IP_MAX], peer_c[OSIP_IP_MAX];
-    char rkey[OSIP_KEY_MAX], lkey[OSIP_KEY_MAX];
-    const char *server_ip;
-    int64_t now;
-    enum osi_status st;
-    char *data = NULL;
-    size_t len = 0;
-    int dup = 0, alias, known_peer;
-
-    OSIP_ASSERT_ARG(store != NULL, err);
-    OSIP_ASSERT_ARG(report != NULL, err);
-    if (duplicate_out != NULL)
-        *duplicate_out = 0;
-    if (!json_is_object(report->root))
-        return osip_fail(err, OSI_EINVAL, "report: not a JSON object");
-    server_ip = json_string_value(json_object_get(report->root, "server_ip"));
     if (osip_ip_canonical(server_ip, ip) != 0)
         return osip_fail(err, OSI_EINVAL,
                          "server_ip: \"%.64s\" is not an IPv4 or IPv6 address",
@@ -370,38 +364,332 @@ enum osi_status osi_store_put(struct osi_store *store,
      * host. A loopback server_ip (the original agent's 127.0.1.1, sent by
      * most of its hosts) says nothing either: such a report is filed
      * under the address it came from. */
-    known_peer = peer != NULL && !osip_ip_is_local(peer_c);
-    if (known_peer && osip_ip_is_local(ip))
-        memcpy(ip, peer_c, sizeof(ip));
+    *known_peer = peer != NULL && !osip_ip_is_local(peer_c);
+    if (*known_peer && osip_ip_is_local(ip))
+        memcpy(ip, peer_c, OSIP_IP_MAX);
+    return OSI_OK;
+}
+
+/* Store the stamped text of a report filed under ip, keyed rkey and
+ * lkey, with the alias of its peer when that is news. */
+static enum osi_status put_stamped(struct osi_store *store, const char *ip,
+                                   const char *peer_c, int known_peer,
+                                   const char *rkey, const char *lkey,
+                                   const char *data, size_t len, int *dup,
+                                   struct osi_error *err)
+{
+    enum osi_status st = OSI_OK;
+    /* The alias first: a journalling file system then commits it with
+     * the report's own flush. One naming a report that failed to be
+     * stored leads nowhere, which lookups handle. */
+    int alias = known_peer && strcmp(peer_c, ip) != 0 &&
+                !seen_known(store, peer_c, ip);
+
+    if (alias)
+        st = put_alias(store, peer_c, ip, err);
+    if (st == OSI_OK)
+        st = store->ops->put_report(store->be, rkey, lkey, data, len, dup,
+                                    err);
+    if (st == OSI_OK && alias)
+        seen_remember(store, peer_c, ip);
+    return st;
+}
+
+enum osi_status osi_store_put(struct osi_store *store,
+                              struct osi_report *report, const char *peer,
+                              int *duplicate_out, struct osi_error *err)
+{
+    char ip[OSIP_IP_MAX], peer_c[OSIP_IP_MAX];
+    char rkey[OSIP_KEY_MAX], lkey[OSIP_KEY_MAX];
+    int64_t now;
+    enum osi_status st;
+    char *data = NULL;
+    size_t len = 0;
+    int dup = 0, known_peer;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(report != NULL, err);
+    if (duplicate_out != NULL)
+        *duplicate_out = 0;
+    if (!json_is_object(report->root))
+        return osip_fail(err, OSI_EINVAL, "report: not a JSON object");
+    st = file_under(json_string_value(json_object_get(report->root,
+                                                      "server_ip")),
+                    peer, ip, peer_c, &known_peer, err);
+    if (st != OSI_OK)
+        return st;
 
     now = osip_now_ms();
     st = stamp(report->root, peer ? peer_c : NULL, now, err);
     if (st != OSI_OK)
         return st;
-    if (report_key(rkey, report->root, ip, now) != 0 ||
+    if (report_key_json(rkey, report->root, ip, now) != 0 ||
         osip_key_latest(lkey, ip) != 0)
         return osip_fail(err, OSI_EINVAL, "report of %s: no key for it", ip);
 
     st = osi_report_to_json(report, OSI_JSON_COMPACT, &data, &len, err);
     if (st != OSI_OK)
         return st;
-    /* The alias first: a journalling file system then commits it with
-     * the report's own flush. One naming a report that failed to be
-     * stored leads nowhere, which lookups handle. */
-    alias = known_peer && strcmp(peer_c, ip) != 0 &&
-            !seen_known(store, peer_c, ip);
-    if (alias)
-        st = put_alias(store, peer_c, ip, err);
-    if (st == OSI_OK)
-        st = store->ops->put_report(store->be, rkey, lkey, data, len, &dup,
-                                    err);
+    st = put_stamped(store, ip, peer_c, known_peer, rkey, lkey, data, len,
+                     &dup, err);
     free(data);
+    if (st == OSI_OK && duplicate_out != NULL)
+        *duplicate_out = dup;
+    return st;
+}
+
+/* --- put from text ------------------------------------------------------- */
+
+/* What a scanned report needs beside its text, off the small stacks of
+ * server threads. */
+struct scanned {
+    struct osip_json_scan scan;
+    int unsure; /* a field was read that only jansson can decode */
+    char collected_at[1025]; /* its longest valid value and a NUL */
+};
+
+static const struct osip_json_member *member(const struct osip_json_scan *sc,
+                                             const char *name)
+{
+    size_t n = strlen(name);
+
+    for (size_t i = 0; i < sc->count; i++)
+        if (sc->m[i].key_len == n && memcmp(sc->m[i].key, name, n) == 0)
+            return &sc->m[i];
+    return NULL;
+}
+
+static void scanned_field(const void *report, const char *name,
+                          struct osip_field *out)
+{
+    struct scanned *r = (struct scanned *)report;
+    const struct osip_json_member *m = member(&r->scan, name);
+
+    out->s = NULL;
+    out->len = 0;
+    if (m == NULL) {
+        out->type = OSIP_F_ABSENT;
+        return;
+    }
+    switch (m->type) {
+    case '"':
+        out->type = OSIP_F_STRING;
+        out->s = m->value;
+        out->len = m->value_len;
+        r->unsure |= m->escaped;
+        break;
+    case '{': out->type = OSIP_F_OBJECT; break;
+    case '[': out->type = OSIP_F_ARRAY; break;
+    case 't':
+    case 'f': out->type = OSIP_F_BOOL; break;
+    case 'n': out->type = OSIP_F_NULL; break;
+    default: out->type = m->real ? OSIP_F_REAL : OSIP_F_INTEGER; break;
+    }
+}
+
+/* Copy the JSON text buf without the whitespace between its tokens to
+ * out (len bytes at most). Returns the length copied. */
+static size_t compact(char *out, const char *buf, size_t len)
+{
+    size_t n = 0;
+    int in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+
+        if (in_string) {
+            out[n++] = c;
+            if (c == '\\' && i + 1 < len)
+                out[n++] = buf[++i];
+            else if (c == '"')
+                in_string = 0;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            in_string = c == '"';
+            out[n++] = c;
+        }
+    }
+    return n;
+}
+
+/* A copy of the string member m of r, NUL-terminated, in buf (size
+ * bytes), or NULL when there is none or it does not fit. */
+static const char *member_string(const struct scanned *r, const char *name,
+                                 char *buf, size_t size)
+{
+    const struct osip_json_member *m = member(&r->scan, name);
+
+    if (m == NULL || m->type != '"' || m->value_len >= size)
+        return NULL;
+    memcpy(buf, m->value, m->value_len);
+    buf[m->value_len] = '\0';
+    return buf;
+}
+
+/* Check buf as osi_report_from_json() would: returns 1 when the scan can
+ * tell, with OSI_OK or that function's error in *st and err, else 0. A
+ * report found valid has a string server_ip (a valid address) and no
+ * "received" or null report_id for the stamp to replace in place. */
+static int scan_report(struct scanned *r, const char *buf, size_t len,
+                       unsigned int max_depth, enum osi_status *st,
+                       struct osi_error *err)
+{
+    const struct osip_json_member *id;
+
+    r->unsure = 0;
+    if (!osip_json_report_scan(buf, len, max_depth, &r->scan))
+        return 0;
+    *st = osip_report_validate_fields(scanned_field, r, err);
+    if (r->unsure)
+        return 0;
+    if (*st != OSI_OK)
+        return 1;
+    id = member(&r->scan, "report_id");
+    return (id == NULL || id->type == '"') &&
+           member(&r->scan, "received") == NULL;
+}
+
+int osip_report_scan_verdict(const char *buf, size_t len,
+                             unsigned int max_depth, enum osi_status *st,
+                             struct osi_error *err)
+{
+    struct scanned *r = osip_malloc(sizeof(*r));
+    int done;
+
+    if (r == NULL)
+        return -1;
+    done = scan_report(r, buf, len, max_depth, st, err);
+    free(r);
+    return done;
+}
+
+/* Append a, b and c at p; returns the new end. */
+static char *append3(char *p, const char *a, const char *b, const char *c)
+{
+    const char *parts[3] = { a, b, c };
+
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]);
+
+        memcpy(p, parts[i], n);
+        p += n;
+    }
+    return p;
+}
+
+/* osi_store_put_json() for a report the scan can vouch for: returns 1
+ * with the outcome in *st, or 0 when jansson must decide. */
+static int put_scanned(struct osi_store *store, struct scanned *r,
+                       const char *buf, size_t len, unsigned int max_depth,
+                       const char *peer, int *dup,
+                       char report_id[OSI_REPORT_ID_SIZE],
+                       enum osi_status *st, struct osi_error *err)
+{
+    char ip[OSIP_IP_MAX], peer_c[OSIP_IP_MAX], server_ip[65];
+    char rkey[OSIP_KEY_MAX], lkey[OSIP_KEY_MAX], at[OSIP_TIME_MAX];
+    const struct osip_json_member *id;
+    const char *collected_at;
+    char *data, *p;
+    size_t n;
+    int64_t now;
+    int known_peer;
+
+    if (!scan_report(r, buf, len, max_depth, st, err))
+        return 0;
+    if (*st != OSI_OK)
+        return 1;
+    id = member(&r->scan, "report_id");
+    member_string(r, "server_ip", server_ip, sizeof(server_ip));
+    *st = file_under(server_ip, peer, ip, peer_c, &known_peer, err);
+    if (*st != OSI_OK)
+        return 1;
+
+    now = osip_now_ms();
+    if (id != NULL)
+        member_string(r, "report_id", report_id, OSI_REPORT_ID_SIZE);
+    else if ((*st = make_report_id(report_id, err)) != OSI_OK)
+        return 1;
+    collected_at = member_string(r, "collected_at", r->collected_at,
+                                 sizeof(r->collected_at));
+    if (report_key(rkey, collected_at, report_id, ip, now) != 0 ||
+        osip_key_latest(lkey, ip) != 0) {
+        *st = osip_fail(err, OSI_EINVAL, "report of %s: no key for it", ip);
+        return 1;
+    }
+
+    /* The text as sent, compact, then its stamp: what jansson would
+     * write, but for how numbers and escapes are spelt. */
+    data = osip_malloc(len + OSI_REPORT_ID_SIZE + OSIP_TIME_MAX +
+                       OSIP_IP_MAX + 64);
+    if (data == NULL) {
+        *st = osip_fail(err, OSI_ENOMEM, "out of memory");
+        return 1;
+    }
+    p = data + compact(data, buf, len) - 1; /* before the closing '}' */
+    if (id == NULL)
+        p = append3(p, ",\"report_id\":\"", report_id, "\"");
+    osip_rfc3339_format(now, at);
+    p = append3(p, ",\"received\":{\"at\":\"", at, "\",\"peer\":");
+    p = peer != NULL ? append3(p, "\"", peer_c, "\"}}") : append3(p, "null}}", "", "");
+    n = (size_t)(p - data);
+    *st = put_stamped(store, ip, peer_c, known_peer, rkey, lkey, data, n,
+                      dup, err);
+    free(data);
+    return 1;
+}
+
+enum osi_status osi_store_put_json(struct osi_store *store, const char *buf,
+                                   size_t len,
+                                   const struct osi_parse_options *opts,
+                                   const char *peer, int *duplicate_out,
+                                   char report_id[OSI_REPORT_ID_SIZE],
+                                   struct osi_error *err)
+{
+    size_t max_size = OSI_REPORT_DEFAULT_MAX_SIZE;
+    unsigned int max_depth = OSI_REPORT_DEFAULT_MAX_DEPTH;
+    struct osi_report *report = NULL;
+    struct scanned *r;
+    char id[OSI_REPORT_ID_SIZE];
+    enum osi_status st;
+    int dup = 0, done = 0;
+
+    OSIP_ASSERT_ARG(store != NULL, err);
+    OSIP_ASSERT_ARG(buf != NULL || len == 0, err);
+    if (duplicate_out != NULL)
+        *duplicate_out = 0;
+    if (opts != NULL && opts->version == OSI_PARSE_OPTIONS_VERSION) {
+        if (opts->max_size != 0)
+            max_size = opts->max_size;
+        if (opts->max_depth != 0)
+            max_depth = opts->max_depth;
+    }
+    r = (opts == NULL || opts->version == OSI_PARSE_OPTIONS_VERSION) &&
+                len <= max_size
+            ? osip_malloc(sizeof(*r))
+            : NULL;
+    if (r != NULL) {
+        done = put_scanned(store, r, buf, len, max_depth, peer, &dup, id,
+                           &st, err);
+        free(r);
+    }
+    /* Whatever the scan cannot vouch for, jansson decides, with its
+     * errors. */
+    if (!done) {
+        st = osi_report_from_json(buf, len, opts, &report, err);
+        if (st == OSI_OK)
+            st = osi_store_put(store, report, peer, &dup, err);
+        if (st == OSI_OK) {
+            const char *given = osi_report_get_string(report, "report_id");
+
+            snprintf(id, sizeof(id), "%s", given ? given : "");
+        }
+        osi_report_free(report);
+    }
     if (st != OSI_OK)
         return st;
-    if (alias)
-        seen_remember(store, peer_c, ip);
     if (duplicate_out != NULL)
         *duplicate_out = dup;
+    if (report_id != NULL)
+        memcpy(report_id, id, sizeof(id));
     return OSI_OK;
 }
 

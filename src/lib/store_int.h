@@ -162,4 +162,12 @@ int osip_report_key_of(const char *data, size_t len, const char *ip,
  * parse is older than any that does. */
 int osip_key_report_cmp(const char *a, const char *b);
 
+/* Whether osi_store_put_json() decides the report text buf (max_depth
+ * levels deep at most) without jansson: 1 with OSI_OK (valid) or the
+ * error of osi_report_from_json() in *st and err; 0 when jansson must
+ * decide; -1 when out of memory. For tests. */
+int osip_report_scan_verdict(const char *buf, size_t len,
+                             unsigned int max_depth, enum osi_status *st,
+                             struct osi_error *err);
+
 #endif /* OSINSPECT_STORE_INT_H */

@@ -13,17 +13,17 @@ int osip_ip_valid(const char *s)
            inet_pton(AF_INET6, s, addr) == 1;
 }
 
-static const char *type_name(const json_t *v)
+static const char *type_name(const struct osip_field *f)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    switch (f->type) {
+    case OSIP_F_OBJECT: return "an object";
+    case OSIP_F_ARRAY: return "an array";
+    case OSIP_F_STRING: return "a string";
+    case OSIP_F_INTEGER: return "an integer";
+    case OSIP_F_REAL: return "a real number";
+    case OSIP_F_BOOL: return "a boolean";
+    case OSIP_F_NULL: return "null";
+    case OSIP_F_ABSENT: break;
     }
     return "unknown";
 }
@@ -86,93 +86,137 @@ static int report_id_valid(const char *s, size_t len)
 }
 
 static enum osi_status check_known(const char *name, enum kind kind,
-                                   const json_t *v, struct osi_error *err)
+                                   const struct osip_field *f,
+                                   struct osi_error *err)
 {
     const char *want = NULL;
 
     switch (kind) {
     case K_STRING:
     case K_REPORT_ID:
-        if (!json_is_string(v)) {
+        if (f->type != OSIP_F_STRING) {
             want = "a string";
             break;
         }
-        if (json_string_length(v) > MAX_KNOWN_STRING)
+        if (f->len > MAX_KNOWN_STRING)
             return osip_fail(err, OSI_EINVAL, "%s: longer than %d bytes",
                              name, MAX_KNOWN_STRING);
-        if (kind == K_REPORT_ID &&
-            !report_id_valid(json_string_value(v), json_string_length(v)))
+        if (kind == K_REPORT_ID && !report_id_valid(f->s, f->len))
             return osip_fail(err, OSI_EINVAL,
                              "%s: must be 1 to %d letters, digits or '-'",
                              name, MAX_REPORT_ID);
         return OSI_OK;
     case K_INTEGER:
-        if (!json_is_integer(v))
+        if (f->type != OSIP_F_INTEGER)
             want = "an integer";
         break;
     case K_NUMBER:
-        if (!json_is_number(v))
+        if (f->type != OSIP_F_INTEGER && f->type != OSIP_F_REAL)
             want = "a number";
         break;
     case K_OBJECT:
-        if (!json_is_object(v))
+        if (f->type != OSIP_F_OBJECT)
             want = "an object";
         break;
     case K_ARRAY:
-        if (!json_is_array(v))
+        if (f->type != OSIP_F_ARRAY)
             want = "an array";
         break;
     }
     if (want != NULL)
         return osip_fail(err, OSI_EINVAL, "%s: must be %s or null, not %s",
-                         name, want, type_name(v));
+                         name, want, type_name(f));
     return OSI_OK;
 }
 
-enum osi_status osip_report_validate(const json_t *root, struct osi_error *err)
+enum osi_status osip_report_validate_fields(osip_field_get get,
+                                            const void *report,
+                                            struct osi_error *err)
 {
-    if (!json_is_object(root))
-        return osip_fail(err, OSI_EINVAL,
-                         "report: must be a JSON object, not %s",
-                         type_name(root));
+    /* server_ip, at most 64 bytes once checked, as a C string. */
+    char ip[65];
+    struct osip_field f;
 
     for (size_t i = 0; i < sizeof(original_fields) / sizeof(*original_fields);
          i++) {
         const char *name = original_fields[i].name;
-        const json_t *v = json_object_get(root, name);
-        const char *s;
-        size_t len;
 
-        if (v == NULL)
+        get(report, name, &f);
+        if (f.type == OSIP_F_ABSENT)
             return osip_fail(err, OSI_EINVAL, "%s: missing", name);
-        if (!json_is_string(v))
+        if (f.type != OSIP_F_STRING)
             return osip_fail(err, OSI_EINVAL, "%s: must be a string, not %s",
-                             name, type_name(v));
-        s = json_string_value(v);
-        len = json_string_length(v);
-        if (len == 0 && original_fields[i].non_empty)
+                             name, type_name(&f));
+        if (f.len == 0 && original_fields[i].non_empty)
             return osip_fail(err, OSI_EINVAL, "%s: empty", name);
-        if (len > original_fields[i].max_len)
+        if (f.len > original_fields[i].max_len)
             return osip_fail(err, OSI_EINVAL, "%s: longer than %zu bytes",
                              name, original_fields[i].max_len);
-        if (has_control_char(s, len))
+        if (has_control_char(f.s, f.len))
             return osip_fail(err, OSI_EINVAL,
                              "%s: contains a control character", name);
     }
-    if (!osip_ip_valid(json_string_value(json_object_get(root, "server_ip"))))
+    get(report, "server_ip", &f);
+    memcpy(ip, f.s, f.len);
+    ip[f.len] = '\0';
+    if (!osip_ip_valid(ip))
         return osip_fail(err, OSI_EINVAL,
                          "server_ip: \"%.64s\" is not an IPv4 or IPv6 address",
-                         json_string_value(json_object_get(root, "server_ip")));
+                         ip);
 
     for (size_t i = 0; i < sizeof(known_fields) / sizeof(*known_fields); i++) {
-        const json_t *v = json_object_get(root, known_fields[i].name);
         enum osi_status st;
 
-        if (v == NULL || json_is_null(v))
+        get(report, known_fields[i].name, &f);
+        if (f.type == OSIP_F_ABSENT || f.type == OSIP_F_NULL)
             continue;
-        st = check_known(known_fields[i].name, known_fields[i].kind, v, err);
+        st = check_known(known_fields[i].name, known_fields[i].kind, &f, err);
         if (st != OSI_OK)
             return st;
     }
     return OSI_OK;
+}
+
+/* What v (NULL: absent) is. */
+static void field_of(const json_t *v, struct osip_field *out)
+{
+    out->s = NULL;
+    out->len = 0;
+    out->type = OSIP_F_ABSENT;
+    switch (v == NULL ? JSON_NULL : json_typeof(v)) {
+    case JSON_OBJECT: out->type = OSIP_F_OBJECT; break;
+    case JSON_ARRAY: out->type = OSIP_F_ARRAY; break;
+    case JSON_STRING:
+        out->type = OSIP_F_STRING;
+        out->s = json_string_value(v);
+        out->len = json_string_length(v);
+        break;
+    case JSON_INTEGER: out->type = OSIP_F_INTEGER; break;
+    case JSON_REAL: out->type = OSIP_F_REAL; break;
+    case JSON_TRUE:
+    case JSON_FALSE: out->type = OSIP_F_BOOL; break;
+    case JSON_NULL:
+        if (v != NULL)
+            out->type = OSIP_F_NULL;
+        break;
+    }
+}
+
+static void json_field(const void *report, const char *name,
+                       struct osip_field *out)
+{
+    field_of(json_object_get(report, name), out);
+}
+
+enum osi_status osip_report_validate(const json_t *root, struct osi_error *err)
+{
+    struct osip_field f;
+
+    if (!json_is_object(root)) {
+        field_of(root, &f);
+        return osip_fail(err, OSI_EINVAL,
+                         "report: must be a JSON object, not %s",
+                         type_name(&f));
+    }
+    return osip_report_validate_fields(json_field, root, err);
 }

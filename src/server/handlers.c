@@ -123,10 +123,9 @@ static void send_wrapped(struct api_request *req, const char *key,
 void api_post_report(struct api_request *req)
 {
     struct osi_parse_options popts = OSI_PARSE_OPTIONS_INIT;
-    struct osi_report *report = NULL;
     struct osi_error err;
     struct api_buf body;
-    const char *id;
+    char id[OSI_REPORT_ID_SIZE];
     char *text = NULL;
     size_t len;
     int duplicate = 0;
@@ -138,27 +137,22 @@ void api_post_report(struct api_request *req)
         return;
     }
     popts.max_size = req->srv->max_body;
-    if (osi_report_from_json(text, len, &popts, &report, &err) != OSI_OK) {
-        api_send_osi_error(req, &err);
-        goto out;
-    }
     /* 200 only once the store says the report is durable. */
-    if (osi_store_put(req->srv->store, report, req->ri->remote_addr,
-                      &duplicate, &err) != OSI_OK) {
+    if (osi_store_put_json(req->srv->store, text, len, &popts,
+                           req->ri->remote_addr, &duplicate, id,
+                           &err) != OSI_OK) {
         api_send_osi_error(req, &err);
-        goto out;
+        free(text);
+        return;
     }
-    id = osi_report_get_string(report, "report_id");
+    free(text);
     api_buf_init(&body);
     api_buf_adds(&body, "{\"status\":\"success\",\"report_id\":");
-    api_buf_add_json_string(&body, id ? id : "");
+    api_buf_add_json_string(&body, id);
     api_buf_adds(&body, duplicate ? ",\"duplicate\":true}"
                                   : ",\"duplicate\":false}");
     api_send(req, 200, NULL, &body);
     api_buf_free(&body);
-out:
-    osi_report_free(report);
-    free(text);
 }
 
 void api_get_report(struct api_request *req)
