@@ -629,7 +629,10 @@ static int put_scanned(struct osi_store *store, struct scanned *r,
         p = append3(p, ",\"report_id\":\"", report_id, "\"");
     osip_rfc3339_format(now, at);
     p = append3(p, ",\"received\":{\"at\":\"", at, "\",\"peer\":");
-    p = peer != NULL ? append3(p, "\"", peer_c, "\"}}") : append3(p, "null}}", "", "");
+    if (peer != NULL)
+        p = append3(p, "\"", peer_c, "\"}}");
+    else
+        p = append3(p, "null}}", "", "");
     n = (size_t)(p - data);
     *st = put_stamped(store, ip, peer_c, known_peer, rkey, lkey, data, n,
                       dup, err);
