@@ -41,7 +41,7 @@ struct latest_slot {
     dev_t dev;
 };
 
-/* Group flushes of latest/ (flush_latest). */
+/* Group flushes of latest/ (latest_ask, latest_wait). */
 struct dir_flush {
     pthread_mutex_t lock;
     pthread_cond_t cv;
@@ -210,20 +210,35 @@ static enum osi_status file_get(void *be, const char *key, char **data,
  * fsync for all the threads that ask while one runs: every host's pointer
  * lives in that one directory, and a flush is the dearest step of a
  * report. A thread's change is durable once an fsync that started after
- * it succeeds. Any failed fsync fails every thread that was waiting on
- * the directory then, even one whose own flush had already succeeded
- * (its resend is harmless): after a failed fsync, Linux may answer the
- * next one with success although the data were lost. */
-static int flush_latest(struct file_store *fs)
+ * it asked succeeds: latest_ask() right after the change, then
+ * latest_wait(), with other work in between if the thread has some (a
+ * flush another thread runs meanwhile may cover it). Any failed fsync
+ * fails every thread that was waiting on the directory then, even one
+ * whose own flush had already succeeded (its resend is harmless): after a
+ * failed fsync, Linux may answer the next one with success although the
+ * data were lost. */
+struct latest_ticket {
+    uint64_t mine, failures;
+};
+
+static struct latest_ticket latest_ask(struct file_store *fs)
+{
+    struct latest_ticket t;
+
+    pthread_mutex_lock(&fs->flush.lock);
+    t.mine = ++fs->flush.asked;
+    t.failures = fs->flush.failures;
+    pthread_mutex_unlock(&fs->flush.lock);
+    return t;
+}
+
+static int latest_wait(struct file_store *fs, struct latest_ticket t)
 {
     struct dir_flush *g = &fs->flush;
-    uint64_t mine, failures;
     int e = 0;
 
     pthread_mutex_lock(&g->lock);
-    mine = ++g->asked;
-    failures = g->failures;
-    while (g->done < mine && g->failures == failures) {
+    while (g->done < t.mine && g->failures == t.failures) {
         uint64_t upto = g->asked;
         int rc;
 
@@ -245,7 +260,7 @@ static int flush_latest(struct file_store *fs)
         }
         pthread_cond_broadcast(&g->cv);
     }
-    e = g->failures == failures ? 0 : g->error;
+    e = g->failures == t.failures ? 0 : g->error;
     pthread_mutex_unlock(&g->lock);
     errno = e;
     return e == 0 ? 0 : -1;
@@ -262,9 +277,10 @@ static void remember(struct latest_slot *slot, const char *latest_key,
 
 /* The report key that latest_key (name in ldfd) names now, in cur ("" for
  * none, or for an object that names none that can be told), and what it
- * is in *lst (zeroed when there is none). 0, or -1 on error. Called under the key's stripe lock, which also guards its slot
- * of the cache: the cache answers when the pointer is still the inode it
- * saw last, so another process that moved the pointer is noticed. */
+ * is in *lst (zeroed when there is none). 0, or -1 on error. Called
+ * under the key's stripe lock, which also guards its slot of the cache:
+ * the cache answers when the pointer is still the inode it saw last, so
+ * another process that moved the pointer is noticed. */
 static int current_latest(struct file_store *fs, int ldfd, const char *name,
                           int depth, const char *latest_key, uint32_t hash,
                           char cur[OSIP_KEY_MAX], struct stat *lst)
@@ -401,6 +417,7 @@ static enum osi_status file_put_report(void *be, const char *report_key,
     struct file_store *fs = be;
     char rdir[OSIP_KEY_MAX], ldir[OSIP_KEY_MAX], tmp[64];
     const char *rname, *lname;
+    struct latest_ticket ticket = { 0, 0 };
     int dfd, ldfd, moved;
     enum osi_status st = OSI_OK;
 
@@ -435,15 +452,13 @@ static enum osi_status file_put_report(void *be, const char *report_key,
         unlinkat(dfd, tmp, 0);
     }
 
-    /* The report's name is durable before the pointer to it exists, on
-     * any file system. A duplicate's directory is synced too: its first
-     * writer may not have done so yet. */
-    if (fsync(dfd) != 0) {
-        st = fail_errno(err, errno, "sync the directory of", report_key);
-        goto out;
-    }
-    /* Also for a duplicate: a crash between the report and its pointer is
-     * repaired by the agent's resend. */
+    /* The pointer moves before the report's name is synced, so that one
+     * thread's flush of latest/ may cover other threads' pointers while
+     * they sync their reports' directories: a report then costs two
+     * flushes in a row (its data, then its names), as one durable file
+     * does. Also for a duplicate: its first writer may not have synced
+     * yet, and a crash between the report and its pointer is repaired by
+     * the agent's resend. */
     ldfd = strcmp(ldir, "latest") == 0 ? fs->latest
                                        : open_key_dir(fs, ldir);
     if (ldfd < 0) {
@@ -452,10 +467,14 @@ static enum osi_status file_put_report(void *be, const char *report_key,
     }
     moved = move_latest(fs, dfd, rname, ldfd, lname, depth_of(ldir),
                         report_key, latest_key);
+    if (moved == 1 && ldfd == fs->latest)
+        ticket = latest_ask(fs);
     if (moved < 0)
         st = fail_errno(err, errno, "update", latest_key);
+    else if (fsync(dfd) != 0)
+        st = fail_errno(err, errno, "sync the directory of", report_key);
     else if (moved == 1 &&
-             (ldfd == fs->latest ? flush_latest(fs) : fsync(ldfd)) != 0)
+             (ldfd == fs->latest ? latest_wait(fs, ticket) : fsync(ldfd)) != 0)
         st = fail_errno(err, errno, "sync the directory of", latest_key);
     if (ldfd != fs->latest)
         close(ldfd);
