@@ -97,9 +97,10 @@ struct osip_json_scan {
  * the outermost object's members in *out. Returns 1 when buf is one JSON
  * object that jansson loads with JSON_REJECT_DUPLICATES; 0 when it is not,
  * or when the scan cannot tell: a key with an escape, an object of more
- * than OSIP_JSON_SCAN_MEMBERS keys, a number with an exponent or more
- * than 18 digits before its point, deeper than OSIP_JSON_CHECK_MAX_DEPTH.
- * The caller then asks jansson. */
+ * than OSIP_JSON_SCAN_MEMBERS keys or open objects of more than
+ * OSIP_JSON_SCAN_KEYS in all, a number with an exponent or more than 18
+ * digits before its point, deeper than OSIP_JSON_CHECK_MAX_DEPTH. The
+ * caller then asks jansson. */
 int osip_json_report_scan(const char *buf, size_t len, unsigned int max_depth,
                           struct osip_json_scan *out);
 

@@ -193,6 +193,55 @@ static void test_put_json_stores_what_put_stores(void **state)
     free(golden);
 }
 
+/* A report of the six fields under ip with extra members: n objects
+ * nested one in the next, each of width members. */
+static char *wide(const char *ip, int n, int width)
+{
+    size_t cap = 512 + (size_t)n * (size_t)width * 16, len;
+    char *t = malloc(cap);
+
+    assert_non_null(t);
+    len = (size_t)snprintf(t, cap,
+                           "{\"cpu\":\"\",\"os_username\":\"u\","
+                           "\"os_name\":\"n\",\"server_ip\":\"%s\","
+                           "\"timestamp\":\"t\",\"os_version\":\"v\"",
+                           ip);
+    for (int d = 0; d < n; d++) {
+        len += (size_t)snprintf(t + len, cap - len, ",\"o\":{\"k\":0");
+        for (int i = 1; i < width; i++)
+            len += (size_t)snprintf(t + len, cap - len, ",\"k%d\":%d", i, i);
+    }
+    for (int d = 0; d <= n; d++)
+        t[len++] = '}';
+    t[len] = '\0';
+    return t;
+}
+
+/* Beyond what the scan follows, jansson decides and the store is the
+ * same: more members than it keeps in one object, or in all the open
+ * ones; an integer of 19 digits. */
+static void test_put_json_beyond_the_scan(void **state)
+{
+    struct fixture *f = *state;
+    char *t;
+
+    t = wide("192.0.2.20", 1, 70);
+    expect_same_stored(f, t, NULL, "192.0.2.20", 0, 0);
+    free(t);
+    t = wide("192.0.2.21", 5, 60);
+    expect_same_stored(f, t, NULL, "192.0.2.21", 0, 0);
+    free(t);
+    t = wide("192.0.2.22", 4, 60);
+    expect_same_stored(f, t, NULL, "192.0.2.22", 1, 0);
+    free(t);
+    expect_same_stored(
+        f,
+        "{\"cpu\":\"\",\"os_username\":\"u\",\"os_name\":\"n\","
+        "\"server_ip\":\"192.0.2.23\",\"timestamp\":\"t\","
+        "\"os_version\":\"v\",\"n\":9223372036854775807}",
+        NULL, "192.0.2.23", 0, 0);
+}
+
 /* The text way keeps the text: "2.50" as sent, where jansson writes
  * "2.5", and no whitespace between tokens. */
 static void test_put_json_keeps_the_text(void **state)
@@ -330,6 +379,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_put_json_stores_what_put_stores),
         T(test_put_json_keeps_the_text),
+        T(test_put_json_beyond_the_scan),
         cmocka_unit_test(test_put_json_verdicts_of_bad_input),
         cmocka_unit_test(test_put_json_verdicts_of_mutants),
     };
