@@ -41,6 +41,12 @@
 /* select() may not see every transfer (curl leaves out descriptors past
  * FD_SETSIZE), so a loop with requests in flight never sleeps longer. */
 #define S3_POLL_MS 100
+/* Closing, how long requests given up by their callers may still run to
+ * their end. libs3 2.0 loses track of one of two requests in flight when
+ * the other ends (its list removal takes "prev == next" for "alone"), and
+ * destroying the context then never ends the lost one: its memory is
+ * never freed. Run to their end, they are freed. */
+#define S3_DRAIN_MS 1000
 #define S3_MESSAGE_MAX 128
 /* What latest/<ip>.json names, remembered per store in sets of ways
  * picked by a hash of the latest key, the least recently used way
@@ -1149,6 +1155,7 @@ static void io_wait(struct s3_backend *be)
 static void *io_main(void *arg)
 {
     struct s3_backend *be = arg;
+    int64_t drain_until = 0;
 
     for (;;) {
         int stopping, remaining = 0;
@@ -1167,7 +1174,10 @@ static void *io_main(void *arg)
         abandons = be->abandons;
         pthread_mutex_unlock(&be->lock);
         if (stopping) {
-            if (io_stop_ready(be))
+            if (drain_until == 0)
+                drain_until = osip_mono_ms() + S3_DRAIN_MS;
+            if (io_stop_ready(be) &&
+                (remaining == 0 || osip_mono_ms() >= drain_until))
                 break;
         } else if (abandons != be->abandons_seen &&
                    (be->in_flight == 0 || io_drop_abandoned(be))) {
