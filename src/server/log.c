@@ -77,21 +77,19 @@ static void *writer(void *arg)
         }
         if (lg.len == 0 && lg.stopping)
             break;
-        if (lg.len == 0) {
+        /* Let lines gather: a wake-up and a write per line would cost
+         * what writing them in place did. With none yet, this is one
+         * empty gather more. */
+        if (lg.len == 0)
             empty++;
-            pthread_mutex_unlock(&lg.lock);
-            nanosleep(&gather, NULL);
-            pthread_mutex_lock(&lg.lock);
-            continue;
-        }
-        empty = 0;
         if (!lg.stopping && lg.len < LOG_BUF / 2) {
-            /* Let a busy server's lines gather: a wake-up and a write
-             * per line would cost what writing them in place did. */
             pthread_mutex_unlock(&lg.lock);
             nanosleep(&gather, NULL);
             pthread_mutex_lock(&lg.lock);
         }
+        if (lg.len == 0)
+            continue;
+        empty = 0;
         out = lg.bufs[lg.cur];
         n = lg.len;
         lg.cur ^= 1;
