@@ -56,13 +56,12 @@ run_suite build-test --setup valgrind --suite unit --suite api
 cp build-test/meson-logs/testlog-valgrind.json "$logs/valgrind.json" 2>/dev/null || true
 
 # 4. ThreadSanitizer: the store is used from every worker thread of the
-# API, the S3 store runs its own I/O thread, and collection runs sections
-# on a thread of its own.
+# API, and the S3 store runs its own I/O thread.
 if [ -d build-tsan ]; then meson setup --reconfigure build-tsan >/dev/null
 else meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null; fi
 ninja -C build-tsan
 TSAN_OPTIONS=halt_on_error=1 \
-    run_suite build-tsan test_collect test_store test_store_file store_s3 api-basic api-limits
+    run_suite build-tsan test_store test_store_file store_s3 api-basic api-limits
 cp build-tsan/meson-logs/testlog.json "$logs/tsan.json" 2>/dev/null || true
 
 summary "$logs/plain.json" "$logs/asan.json" \

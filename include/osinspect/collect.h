@@ -51,11 +51,7 @@ OSI_EXPORT enum osi_status osi_collect_options_init(
  * One unreadable source never fails the call: it fails its section, which
  * the report's "collection" object records with the reason, and the rest
  * of the report is still produced. Reads files and calls the kernel only;
- * starts no process. Where the calling thread may run on more than one
- * CPU, part of the sections run on one short-lived thread of its own,
- * started on another of the caller's CPUs with every signal blocked; it
- * has ended when the call returns. The report is the same as from one
- * thread but for the times.
+ * starts no process.
  *
  * @param[in] opts options, or NULL for the defaults
  * @param[out] out the new report; free with osi_report_free()

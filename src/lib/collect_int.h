@@ -13,21 +13,18 @@
 
 enum osip_sec_status { OSIP_SEC_FULL, OSIP_SEC_PARTIAL, OSIP_SEC_FAILED };
 
-/* One per thread of a collection: sections run on several threads at
- * once, each thread with its own copy, which nothing else touches while a
- * section runs. */
 struct osip_ctx {
     int rootfd;             /* directory that relative paths are read from */
     char root[PATH_MAX];    /* the root without a trailing '/'; "" for / */
     const struct osip_sys *sys;
-    json_t *report;         /* where the running section puts its fields */
+    json_t *report;         /* the report being built */
     int oom;                /* a JSON value could not be allocated */
 
     /* the section being collected */
     enum osip_sec_status status;
     char reason[256];
 
-    /* facts shared by the sections of one thread, filled on first use */
+    /* facts shared by several sections, filled on first use */
     int have_uts;
     struct utsname uts;
 };
@@ -124,8 +121,7 @@ void osip_format_rfc3339(const struct timespec *ts, char *buf, size_t size);
 int osip_format_utc_seconds(long long sec, char *buf, size_t size);
 
 /* Sections. Each writes its fields into ctx->report and its status into
- * ctx->status / ctx->reason, and reads no other section's fields: they run
- * at once on different threads. Implemented per system in os/<system>/. */
+ * ctx->status / ctx->reason. Implemented per system in os/<system>/. */
 void osip_collect_kernel(struct osip_ctx *ctx);    /* os_name, os_version, kernel */
 void osip_collect_hostname(struct osip_ctx *ctx);  /* hostname */
 void osip_collect_os(struct osip_ctx *ctx);        /* os */
@@ -140,25 +136,7 @@ void osip_collect_username(struct osip_ctx *ctx);  /* os_username */
 void osip_collect_identity(struct osip_ctx *ctx);  /* identity */
 void osip_collect_container(struct osip_ctx *ctx); /* container */
 
-/* Most threads a collection starts besides the caller's. One: the caller
- * then runs network and disks, the worker the rest, about half each; a
- * second worker would cost the caller another thread start (60-100 us on
- * 2-CPU virtual machines) for little more overlap, and measured slower. */
-#define OSIP_COLLECT_MAX_THREADS 1
-
-/* Collect with a given system-call table (unit tests pass a fake) on the
- * calling thread and on up to `threads` (at most OSIP_COLLECT_MAX_THREADS)
- * threads of its own, which have ended when it returns; 0: on the calling
- * thread alone. The report is the same whatever the number, apart from
- * the times in "collection". sys must answer from several threads at once
- * when threads > 0. */
-enum osi_status osip_collect_run(const char *root, const struct osip_sys *sys,
-                                 unsigned int threads,
-                                 struct osi_report **out,
-                                 struct osi_error *err);
-
-/* osip_collect_run with as many threads as osi_collect starts: the most
- * when the calling thread may run on more than one CPU, else none. */
+/* Collect with a given system-call table (unit tests pass a fake). */
 enum osi_status osip_collect_with(const char *root, const struct osip_sys *sys,
                                   struct osi_report **out,
                                   struct osi_error *err);

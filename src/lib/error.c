@@ -47,9 +47,6 @@ enum osi_status osip_error_set(struct osi_error *err, enum osi_status status,
     return status;
 }
 
-/* Set and cleared while no other thread allocates (a test between two
- * calls). The hook itself is called from every thread that allocates, a
- * collection's worker included, so it must be thread-safe. */
 int (*osip_alloc_fail_hook)(void);
 
 void *osip_malloc(size_t size)

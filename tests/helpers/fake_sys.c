@@ -533,10 +533,9 @@ static int fake_clock_gettime(void *data, clockid_t clock, struct timespec *out)
         out->tv_sec = FAKE_SYS_REALTIME;
         out->tv_nsec = FAKE_SYS_REALTIME_NS;
     } else {
-        long long ns = atomic_fetch_add(&f->mono_ns, 1000) + 1000;
-
-        out->tv_sec = (time_t)(ns / 1000000000);
-        out->tv_nsec = (long)(ns % 1000000000);
+        f->mono_ns += 1000;
+        out->tv_sec = (time_t)(f->mono_ns / 1000000000);
+        out->tv_nsec = (long)(f->mono_ns % 1000000000);
     }
     return 0;
 }
@@ -565,7 +564,7 @@ void fake_sys_init(struct osip_sys *table, struct fake_sys *fake,
 {
     memset(fake, 0, sizeof(*fake));
     snprintf(fake->root, sizeof(fake->root), "%s", root);
-    atomic_init(&fake->mono_ns, 1000000000000LL);
+    fake->mono_ns = 1000000000000LL;
     *table = (struct osip_sys){
         .data = fake,
         .uname = fake_uname,

@@ -28,16 +28,11 @@
  * A missing file makes the matching call fail with ENOENT (uname, links)
  * or answer "unset" (ids). The clock is fixed at 2026-01-02T03:04:05.678Z
  * (local time = UTC); the monotonic clock advances 1 us per reading;
- * random bytes are 0x00, 0x11, 0x22, ...
- *
- * The calls may be made from several threads at once (collection runs
- * sections on threads): they only read the fixture, apart from the
- * monotonic clock, which is atomic. */
+ * random bytes are 0x00, 0x11, 0x22, ... */
 #ifndef OSI_FAKE_SYS_H
 #define OSI_FAKE_SYS_H
 
 #include <limits.h>
-#include <stdatomic.h>
 
 #include "os/os.h"
 
@@ -46,7 +41,7 @@
 
 struct fake_sys {
     char root[PATH_MAX];
-    atomic_llong mono_ns;
+    long long mono_ns;
     int fail_errno; /* when not 0, every call fails with it */
 };
 

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,16 +203,13 @@ void osi_test_assert_section(const struct osi_report *r, const char *section,
         assert_string_equal(osi_report_get_string(r, path), reason);
 }
 
-/* Atomic: collection allocates on several threads at once. Exactly one
- * call sees the countdown at 0; from -1 it only goes further down. */
-static atomic_long chaos_countdown = -1;
-static atomic_long chaos_calls;
+static long chaos_countdown = -1;
+static long chaos_calls;
 
 static int chaos_hook(void)
 {
-    atomic_fetch_add_explicit(&chaos_calls, 1, memory_order_relaxed);
-    return atomic_fetch_sub_explicit(&chaos_countdown, 1,
-                                     memory_order_relaxed) == 0;
+    chaos_calls++;
+    return chaos_countdown >= 0 && chaos_countdown-- == 0;
 }
 
 static void *chaos_malloc(size_t size)
@@ -225,16 +221,16 @@ void osi_test_chaos_begin(long n)
 {
     osip_alloc_fail_hook = chaos_hook;
     json_set_alloc_funcs(chaos_malloc, free);
-    atomic_store(&chaos_calls, 0);
-    atomic_store(&chaos_countdown, n);
+    chaos_calls = 0;
+    chaos_countdown = n;
 }
 
 long osi_test_chaos_end(void)
 {
-    atomic_store(&chaos_countdown, -1);
+    chaos_countdown = -1;
     json_set_alloc_funcs(malloc, free);
     osip_alloc_fail_hook = NULL;
-    return atomic_load(&chaos_calls);
+    return chaos_calls;
 }
 
 void osi_test_write_file(const char *dir, const char *name, const char *text)

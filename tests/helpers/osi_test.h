@@ -62,8 +62,7 @@ void osi_test_assert_section(const struct osi_report *r, const char *section,
 
 /* Allocation failures: from osi_test_chaos_begin(n) on, every allocation
  * of the library (osip_malloc) and of jansson is counted and the nth one
- * (from 0; -1: none) fails, whichever thread makes it. Call both while no
- * other thread allocates. osi_test_chaos_end() restores the allocators
+ * (from 0; -1: none) fails. osi_test_chaos_end() restores the allocators
  * and returns how many allocations were made. */
 void osi_test_chaos_begin(long n);
 long osi_test_chaos_end(void);

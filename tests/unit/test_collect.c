@@ -1,19 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* osi_collect as a whole: golden reports of fixture roots, the envelope
- * fields, the collection object, sections on threads, bad roots,
- * allocation failures. */
-#include <errno.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <pthread.h>
-#include <stddef.h>
+ * fields, the collection object, bad roots, allocation failures. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "collect_int.h"
 #include "fake_sys.h"
@@ -23,10 +13,7 @@
 static const char *const golden_roots[] = { "debian12", "rhel9", "container",
                                             "noroute" };
 
-/* Collect a fixture root on the calling thread and `threads` more; with
- * none, the fake clock's readings follow one another in a fixed order and
- * every time in "collection" is known. */
-static enum osi_status collect_threads(const char *root, unsigned int threads,
+static enum osi_status collect_fixture(const char *root,
                                        struct osi_report **out,
                                        struct osi_error *err)
 {
@@ -36,14 +23,7 @@ static enum osi_status collect_threads(const char *root, unsigned int threads,
 
     snprintf(path, sizeof(path), "roots/%s", root);
     fake_sys_init(&sys, &fake, osi_test_data(path));
-    return osip_collect_run(fake.root, &sys, threads, out, err);
-}
-
-static enum osi_status collect_fixture(const char *root,
-                                       struct osi_report **out,
-                                       struct osi_error *err)
-{
-    return collect_threads(root, 0, out, err);
+    return osip_collect_with(fake.root, &sys, out, err);
 }
 
 static json_t *report_json(const struct osi_report *r)
@@ -183,144 +163,6 @@ static void test_collect_collection_object(void **state)
     osi_report_free(r);
 }
 
-/* The report as text with every "duration_us" set to 0: the times are all
- * that may differ between runs on different numbers of threads. NULL when
- * a time is missing or out of memory. Asserts nothing: a forked child
- * calls it too. */
-static char *text_without_times(const struct osi_report *r)
-{
-    char *text = NULL;
-    json_t *j, *coll, *secs, *s;
-    const char *key;
-    int ok;
-
-    if (osi_report_to_json(r, OSI_JSON_PRETTY, &text, NULL, NULL) != OSI_OK)
-        return NULL;
-    j = json_loads(text, 0, NULL);
-    osi_free(text);
-    coll = json_object_get(j, "collection");
-    secs = json_object_get(coll, "sections");
-    ok = json_object_get(coll, "duration_us") != NULL &&
-         json_object_set_new(coll, "duration_us", json_integer(0)) == 0 &&
-         json_object_size(secs) > 0;
-    json_object_foreach(secs, key, s)
-        ok = ok && json_object_get(s, "duration_us") != NULL &&
-             json_object_set_new(s, "duration_us", json_integer(0)) == 0;
-    text = ok ? json_dumps(j, JSON_INDENT(2)) : NULL;
-    json_decref(j);
-    return text;
-}
-
-/* Sections spread over threads give the report of a serial run, fields
- * and sections in the same order, byte for byte apart from the times. The
- * roots cover failed and partial sections (container, noroute). */
-static void test_collect_threads_same_report(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof(golden_roots) / sizeof(*golden_roots); i++) {
-        struct osi_report *serial = NULL;
-        struct osi_error err;
-        char *want;
-
-        assert_osi_ok(collect_threads(golden_roots[i], 0, &serial, &err),
-                      &err);
-        want = text_without_times(serial);
-        assert_non_null(want);
-        for (unsigned int t = 1; t <= OSIP_COLLECT_MAX_THREADS + 1; t++) {
-            /* repeated: which thread takes which section varies */
-            for (int run = 0; run < 5; run++) {
-                struct osi_report *r = NULL;
-                char *got;
-
-                assert_osi_ok(collect_threads(golden_roots[i], t, &r, &err),
-                              &err);
-                got = text_without_times(r);
-                assert_non_null(got);
-                if (strcmp(got, want) != 0)
-                    fail_msg("%s on %u threads: report differs from the "
-                             "serial one:\n%s\nserial:\n%s",
-                             golden_roots[i], t, got, want);
-                free(got);
-                osi_report_free(r);
-            }
-        }
-        free(want);
-        osi_report_free(serial);
-    }
-}
-
-static void *no_work(void *arg)
-{
-    return arg;
-}
-
-/* In a child process, where clone and clone3 fail with EAGAIN from here
- * on, so that pthread_create does: 0, or -1 when seccomp is not there. */
-static int deny_threads(void)
-{
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
-    };
-    struct sock_fprog prog = { sizeof(f) / sizeof(*f), f };
-
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-        return -1;
-    return 0;
-}
-
-/* A thread that cannot be started costs the collection nothing: the
- * caller runs every section and the report is the serial one. Exit code
- * of the child: 0 same report, 1 different or failed, 2 threads could
- * still be started, 3 no seccomp (skipped). */
-static void test_collect_no_thread(void **state)
-{
-    struct osi_report *serial = NULL;
-    struct osi_error err;
-    char *want;
-    pid_t pid;
-    int status;
-
-    (void)state;
-    assert_osi_ok(collect_threads("debian12", 0, &serial, &err), &err);
-    want = text_without_times(serial);
-    assert_non_null(want);
-    osi_report_free(serial);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        struct osi_report *r = NULL;
-        pthread_t t;
-        char *got = NULL;
-        int code;
-
-        if (deny_threads() != 0) {
-            code = 3;
-        } else if (pthread_create(&t, NULL, no_work, NULL) == 0) {
-            code = 2;
-        } else if (collect_threads("debian12", 1, &r, &err) != OSI_OK) {
-            code = 1;
-        } else {
-            got = text_without_times(r);
-            code = got != NULL && strcmp(got, want) == 0 ? 0 : 1;
-        }
-        free(got);
-        free(want);
-        osi_report_free(r);
-        _exit(code);
-    }
-    free(want);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 3)
-        skip();
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 static void test_collect_bad_root(void **state)
 {
     struct osi_collect_options opts = OSI_COLLECT_OPTIONS_INIT;
@@ -372,14 +214,14 @@ static void test_collect_this_machine(void **state)
  * OSI_ENOMEM, never in a partial report presented as complete. */
 static long alloc_calls;
 
-static enum osi_status chaos_collect(unsigned int threads, long n)
+static enum osi_status chaos_collect(long n)
 {
     struct osi_report *r = NULL;
     struct osi_error err;
     enum osi_status st;
 
     osi_test_chaos_begin(n);
-    st = collect_threads("debian12", threads, &r, &err);
+    st = collect_fixture("debian12", &r, &err);
     alloc_calls = osi_test_chaos_end();
     if (st != OSI_OK) {
         assert_null(r);
@@ -396,28 +238,11 @@ static void test_collect_chaos(void **state)
     long total;
 
     (void)state;
-    assert_int_equal(chaos_collect(0, -1), OSI_OK);
+    assert_int_equal(chaos_collect(-1), OSI_OK);
     total = alloc_calls;
     assert_true(total > 50);
     for (long n = 0; n < total; n++)
-        assert_int_equal(chaos_collect(0, n), OSI_ENOMEM);
-}
-
-/* The same on threads: the nth allocation is made by whichever thread
- * gets there, and its failure still fails the whole collection. As many
- * allocations as on one thread, whatever thread takes what. */
-static void test_collect_chaos_threads(void **state)
-{
-    long total;
-
-    (void)state;
-    assert_int_equal(chaos_collect(0, -1), OSI_OK);
-    total = alloc_calls;
-    assert_int_equal(chaos_collect(OSIP_COLLECT_MAX_THREADS, -1), OSI_OK);
-    assert_int_equal(alloc_calls, total);
-    for (long n = 0; n < total; n++)
-        assert_int_equal(chaos_collect(OSIP_COLLECT_MAX_THREADS, n),
-                         OSI_ENOMEM);
+        assert_int_equal(chaos_collect(n), OSI_ENOMEM);
 }
 
 int main(void)
@@ -426,12 +251,9 @@ int main(void)
         cmocka_unit_test(test_collect_golden),
         cmocka_unit_test(test_collect_envelope),
         cmocka_unit_test(test_collect_collection_object),
-        cmocka_unit_test(test_collect_threads_same_report),
-        cmocka_unit_test(test_collect_no_thread),
         cmocka_unit_test(test_collect_bad_root),
         cmocka_unit_test(test_collect_this_machine),
         cmocka_unit_test(test_collect_chaos),
-        cmocka_unit_test(test_collect_chaos_threads),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
