@@ -29,18 +29,6 @@
 #define DIR_MODE 0755
 #define FILE_MODE 0644
 
-/* What this process knows of latest pointers, by a hash of their keys
- * (LATEST_SLOTS a multiple of STRIPES: a slot is guarded by its key's
- * stripe lock); a colliding key takes the slot. */
-#define LATEST_SLOTS 4096
-
-struct latest_slot {
-    char latest[64];           /* the pointer's key; "" for none */
-    char report[OSIP_KEY_MAX]; /* the report key it names */
-    ino_t ino;                 /* the inode it was when seen */
-    dev_t dev;
-};
-
 /* Group flushes of latest/ (latest_ask, latest_wait). */
 struct dir_flush {
     pthread_mutex_t lock;
@@ -59,7 +47,10 @@ struct file_store {
     atomic_uint_fast64_t tmp_seq;
     pthread_mutex_t stripes[STRIPES];
     struct dir_flush flush;
-    struct latest_slot *slots; /* LATEST_SLOTS */
+    /* What this process knows of latest pointers, each with the inode
+     * the pointer was when seen (tag: device, inode); a set is guarded by
+     * the stripe lock of its keys. */
+    struct osip_known *known;
     char path[]; /* for messages */
 };
 
@@ -266,26 +257,36 @@ static int latest_wait(struct file_store *fs, struct latest_ticket t)
     return e == 0 ? 0 : -1;
 }
 
-static void remember(struct latest_slot *slot, const char *latest_key,
+static pthread_mutex_t *stripe_of(struct file_store *fs,
+                                  const char *latest_key)
+{
+    _Static_assert(OSIP_KNOWN_SETS % STRIPES == 0,
+                   "the keys of a set share a lock");
+    return &fs->stripes[osip_known_set(latest_key) % STRIPES];
+}
+
+static void remember(struct file_store *fs, const char *latest_key,
                      const char *report_key, const struct stat *st)
 {
-    memcpy(slot->latest, latest_key, strlen(latest_key) + 1);
-    memcpy(slot->report, report_key, strlen(report_key) + 1);
-    slot->ino = st->st_ino;
-    slot->dev = st->st_dev;
+    struct osip_known *k = osip_known_put(fs->known, latest_key, report_key);
+
+    if (k != NULL) {
+        k->tag[0] = (uint64_t)st->st_dev;
+        k->tag[1] = (uint64_t)st->st_ino;
+    }
 }
 
 /* The report key that latest_key (name in ldfd) names now, in cur ("" for
  * none, or for an object that names none that can be told), and what it
  * is in *lst (zeroed when there is none). 0, or -1 on error. Called
- * under the key's stripe lock, which also guards its slot of the cache:
+ * under the key's stripe lock, which also guards its set of the cache:
  * the cache answers when the pointer is still the inode it saw last, so
  * another process that moved the pointer is noticed. */
 static int current_latest(struct file_store *fs, int ldfd, const char *name,
-                          int depth, const char *latest_key, uint32_t hash,
+                          int depth, const char *latest_key,
                           char cur[OSIP_KEY_MAX], struct stat *lst)
 {
-    struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
+    const struct osip_known *k;
     char ip[OSIP_IP_MAX], *data = NULL;
     size_t len = 0, off = 3 * (size_t)depth;
     ssize_t n;
@@ -308,9 +309,10 @@ static int current_latest(struct file_store *fs, int ldfd, const char *name,
     }
     if (!S_ISREG(lst->st_mode))
         return 0;
-    if (strcmp(slot->latest, latest_key) == 0 && slot->ino == lst->st_ino &&
-        slot->dev == lst->st_dev) {
-        memcpy(cur, slot->report, sizeof(slot->report));
+    k = osip_known_find(fs->known, latest_key);
+    if (k != NULL && k->tag[0] == (uint64_t)lst->st_dev &&
+        k->tag[1] == (uint64_t)lst->st_ino) {
+        memcpy(cur, k->report, sizeof(k->report));
         return 0;
     }
     /* Another process's pointer, a copied store or a new process: what
@@ -324,8 +326,8 @@ static int current_latest(struct file_store *fs, int ldfd, const char *name,
     if (data != NULL && osip_report_key_of(data, len, ip, cur) != 0)
         cur[0] = '\0';
     free(data);
-    if (cur[0] != '\0' && strlen(latest_key) < sizeof(slot->latest))
-        remember(slot, latest_key, cur, lst);
+    if (cur[0] != '\0')
+        remember(fs, latest_key, cur, lst);
     return 0;
 }
 
@@ -340,9 +342,7 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
                        int ldfd, const char *name, int depth,
                        const char *report_key, const char *latest_key)
 {
-    uint32_t hash = osip_key_hash(latest_key);
-    pthread_mutex_t *lock = &fs->stripes[hash % STRIPES];
-    struct latest_slot *slot = &fs->slots[hash % LATEST_SLOTS];
+    pthread_mutex_t *lock = stripe_of(fs, latest_key);
     char cur[OSIP_KEY_MAX], tmp[64];
     struct stat st, lst;
     int rc = -1, e = 0;
@@ -352,8 +352,7 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
         return -1;
     }
     pthread_mutex_lock(lock);
-    if (current_latest(fs, ldfd, name, depth, latest_key, hash, cur, &lst) !=
-        0) {
+    if (current_latest(fs, ldfd, name, depth, latest_key, cur, &lst) != 0) {
         e = errno;
         goto out;
     }
@@ -391,8 +390,7 @@ static int move_latest(struct file_store *fs, int rdfd, const char *rname,
         unlinkat(ldfd, tmp, 0);
         goto out;
     }
-    if (strlen(latest_key) < sizeof(slot->latest))
-        remember(slot, latest_key, report_key, &st);
+    remember(fs, latest_key, report_key, &st);
     rc = 1;
 out:
     pthread_mutex_unlock(lock);
@@ -751,7 +749,7 @@ static void file_close(void *be)
         pthread_mutex_destroy(&fs->stripes[i]);
     pthread_mutex_destroy(&fs->flush.lock);
     pthread_cond_destroy(&fs->flush.cv);
-    free(fs->slots);
+    free(fs->known);
     free(fs);
 }
 
@@ -819,12 +817,11 @@ enum osi_status osip_store_file_open(const char *path,
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     memcpy(fs->path, path, n + 1);
     fs->root = fs->latest = -1;
-    fs->slots = osip_malloc(LATEST_SLOTS * sizeof(*fs->slots));
-    if (fs->slots == NULL) {
+    fs->known = osip_known_new();
+    if (fs->known == NULL) {
         free(fs);
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     }
-    memset(fs->slots, 0, LATEST_SLOTS * sizeof(*fs->slots));
     if (make_path(fs->path) != 0)
         goto fail;
     memcpy(fs->path, path, n + 1);
@@ -858,7 +855,7 @@ fail:
     e = errno;
     if (fs->root >= 0)
         close(fs->root);
-    free(fs->slots);
+    free(fs->known);
     free(fs);
     return osip_error_set(err, OSI_EIO, OSI_CAUSE_ERRNO, e,
                           "cannot %s store directory %s: %s", what, path,

@@ -123,8 +123,39 @@ void osip_rfc3339_format(int64_t ms, char buf[OSIP_TIME_MAX]);
 /* The current time in Unix milliseconds. */
 int64_t osip_now_ms(void);
 
-/* FNV-1a of a key, for the stores' direct-mapped caches. */
+/* FNV-1a of a key, for the stores' caches. */
 uint32_t osip_key_hash(const char *key);
+
+/* What latest keys name (latest/<ip>.json -> its reports/ key), as a
+ * backend last wrote or read them, so that the next report of a host
+ * needs no read of its pointer: OSIP_KNOWN_SETS sets of OSIP_KNOWN_WAYS
+ * entries, the most recently used first. A direct-mapped table of the
+ * same size had a fifth of 1000 hosts evict each other. A set is guarded
+ * by one lock of the backend's for all its keys: the lock chosen by
+ * osip_known_set() modulo a divisor of OSIP_KNOWN_SETS. */
+#define OSIP_KNOWN_SETS 512
+#define OSIP_KNOWN_WAYS 8
+
+struct osip_known {
+    char latest[64]; /* "" for an empty way */
+    char report[OSIP_KEY_MAX];
+    uint64_t tag[2]; /* the backend's own (the file store: the inode) */
+};
+
+/* A zeroed table (free() it), or NULL when out of memory. */
+struct osip_known *osip_known_new(void);
+/* The set of a latest key. */
+size_t osip_known_set(const char *latest);
+/* The entry of latest, moved to the front of its set, or NULL. */
+struct osip_known *osip_known_find(struct osip_known *known,
+                                   const char *latest);
+/* Remember that latest names report: its entry (a new key takes the
+ * least recently used way), at the front of its set, its tag zeroed; NULL
+ * when a key is too long to keep (latest is then forgotten). */
+struct osip_known *osip_known_put(struct osip_known *known,
+                                  const char *latest, const char *report);
+/* Forget what latest names. */
+void osip_known_forget(struct osip_known *known, const char *latest);
 
 /* Build keys from a canonical ip (and a valid report_id). Return -1 when
  * the result would not fit or ms is outside the years 0000 to 9999. */

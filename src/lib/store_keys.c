@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -235,6 +236,68 @@ uint32_t osip_key_hash(const char *key)
     for (const char *p = key; *p != '\0'; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     return h;
+}
+
+struct osip_known *osip_known_new(void)
+{
+    struct osip_known *k =
+        osip_malloc(OSIP_KNOWN_SETS * OSIP_KNOWN_WAYS * sizeof(*k));
+
+    if (k != NULL)
+        memset(k, 0, OSIP_KNOWN_SETS * OSIP_KNOWN_WAYS * sizeof(*k));
+    return k;
+}
+
+size_t osip_known_set(const char *latest)
+{
+    return osip_key_hash(latest) % OSIP_KNOWN_SETS;
+}
+
+struct osip_known *osip_known_find(struct osip_known *known,
+                                   const char *latest)
+{
+    struct osip_known *set = &known[osip_known_set(latest) * OSIP_KNOWN_WAYS];
+
+    for (size_t i = 0; i < OSIP_KNOWN_WAYS; i++) {
+        if (strcmp(set[i].latest, latest) == 0) {
+            struct osip_known k = set[i];
+
+            memmove(set + 1, set, i * sizeof(*set));
+            set[0] = k;
+            return set;
+        }
+    }
+    return NULL;
+}
+
+struct osip_known *osip_known_put(struct osip_known *known,
+                                  const char *latest, const char *report)
+{
+    struct osip_known *k = osip_known_find(known, latest);
+    size_t nl = strlen(latest), nr = strlen(report);
+
+    if (nl >= sizeof(k->latest) || nr >= sizeof(k->report)) {
+        if (k != NULL)
+            k->latest[0] = '\0';
+        return NULL;
+    }
+    if (k == NULL) {
+        /* The least recently used way goes. */
+        k = &known[osip_known_set(latest) * OSIP_KNOWN_WAYS];
+        memmove(k + 1, k, (OSIP_KNOWN_WAYS - 1) * sizeof(*k));
+    }
+    memcpy(k->latest, latest, nl + 1);
+    memcpy(k->report, report, nr + 1);
+    k->tag[0] = k->tag[1] = 0;
+    return k;
+}
+
+void osip_known_forget(struct osip_known *known, const char *latest)
+{
+    struct osip_known *k = osip_known_find(known, latest);
+
+    if (k != NULL)
+        k->latest[0] = '\0';
 }
 
 int64_t osip_now_ms(void)

@@ -55,8 +55,6 @@
  * each of their reports cost a HEAD more. The sets are a multiple of the
  * latest locks, so that the keys of one set always share one lock. */
 #define S3_LATEST_LOCKS 32
-#define S3_KNOWN_WAYS 8
-#define S3_KNOWN_SETS 512
 /* Idle connections of the own client kept for the next write: as many as
  * the API has workers. More at once are opened, and closed after use. */
 #define S3_POOL_MAX 64
@@ -385,13 +383,9 @@ struct s3_backend {
      * process: S3 has no compare-and-swap). Picked by a hash of the key. */
     pthread_mutex_t latest_locks[S3_LATEST_LOCKS];
     /* What each latest key names, as this process last wrote or read it,
-     * so that its next report needs no CHECK. A set (S3_KNOWN_WAYS
-     * entries, the most recently used first) is guarded by the latest
-     * lock of its keys. */
-    struct s3_known {
-        char latest[64];
-        char report[192];
-    } *known;
+     * so that its next report needs no CHECK; a set is guarded by the
+     * latest lock of its keys. */
+    struct osip_known *known;
 
     pthread_mutex_t lock;
     struct s3_job *queue, *queue_tail; /* submitted, not started */
@@ -1826,34 +1820,11 @@ static enum osi_status s3_put_job(struct s3_backend *be, struct s3_job *job,
     return job_outcome(be, job, &o, err);
 }
 
-static size_t latest_set(const char *key)
-{
-    _Static_assert(S3_KNOWN_SETS % S3_LATEST_LOCKS == 0,
-                   "the keys of a set share a lock");
-    return osip_key_hash(key) % S3_KNOWN_SETS;
-}
-
 static pthread_mutex_t *latest_lock(struct s3_backend *be, const char *key)
 {
-    return &be->latest_locks[latest_set(key) % S3_LATEST_LOCKS];
-}
-
-/* With the key's latest lock held: the entry of latest, moved to the
- * front of its set, or NULL when it is not known. */
-static struct s3_known *known_find(struct s3_backend *be, const char *latest)
-{
-    struct s3_known *set = &be->known[latest_set(latest) * S3_KNOWN_WAYS];
-
-    for (size_t i = 0; i < S3_KNOWN_WAYS; i++) {
-        if (strcmp(set[i].latest, latest) == 0) {
-            struct s3_known k = set[i];
-
-            memmove(set + 1, set, i * sizeof(*set));
-            set[0] = k;
-            return set;
-        }
-    }
-    return NULL;
+    _Static_assert(OSIP_KNOWN_SETS % S3_LATEST_LOCKS == 0,
+                   "the keys of a set share a lock");
+    return &be->latest_locks[osip_known_set(key) % S3_LATEST_LOCKS];
 }
 
 /* With the key's latest lock held: remember what latest names now, or
@@ -1861,20 +1832,10 @@ static struct s3_known *known_find(struct s3_backend *be, const char *latest)
 static void latest_remember(struct s3_backend *be, const char *latest,
                             const char *report)
 {
-    struct s3_known *k = known_find(be, latest);
-
-    if (report != NULL && strlen(latest) < sizeof(k->latest) &&
-        strlen(report) < sizeof(k->report)) {
-        if (k == NULL) {
-            /* The least recently used way goes. */
-            k = &be->known[latest_set(latest) * S3_KNOWN_WAYS];
-            memmove(k + 1, k, (S3_KNOWN_WAYS - 1) * sizeof(*k));
-        }
-        memcpy(k->latest, latest, strlen(latest) + 1);
-        memcpy(k->report, report, strlen(report) + 1);
-    } else if (k != NULL) {
-        k->latest[0] = '\0';
-    }
+    if (report != NULL)
+        osip_known_put(be->known, latest, report);
+    else
+        osip_known_forget(be->known, latest);
 }
 
 /* The report, then latest: latest is rewritten only when this report is
@@ -1890,7 +1851,7 @@ static enum osi_status s3_put_report(void *bep, const char *report_key,
 {
     struct s3_backend *be = bep;
     struct s3_job *job;
-    const struct s3_known *k;
+    const struct osip_known *k;
     pthread_mutex_t *lock;
     enum osi_status rc;
 
@@ -1903,7 +1864,7 @@ static enum osi_status s3_put_report(void *bep, const char *report_key,
         return osip_fail(err, OSI_ENOMEM, "out of memory");
     lock = latest_lock(be, latest_key);
     pthread_mutex_lock(lock);
-    k = known_find(be, latest_key);
+    k = osip_known_find(be->known, latest_key);
     if (k != NULL) {
         job->step = S3_STEP_PUT;
         job->write_latest = osip_key_report_cmp(k->report, report_key) < 0;
@@ -2155,11 +2116,7 @@ enum osi_status osip_store_s3_open(const char *bucket,
     memcpy(be->host, cfg.host, sizeof(be->host));
     be->access_key = dup_string(cfg.access_key);
     be->secret_key = dup_string(cfg.secret_key);
-    be->known = osip_malloc(S3_KNOWN_SETS * S3_KNOWN_WAYS *
-                            sizeof(*be->known));
-    if (be->known != NULL)
-        memset(be->known, 0,
-               S3_KNOWN_SETS * S3_KNOWN_WAYS * sizeof(*be->known));
+    be->known = osip_known_new();
     if (be->access_key == NULL || be->secret_key == NULL ||
         be->known == NULL) {
         s3_backend_free(be);

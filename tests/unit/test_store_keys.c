@@ -324,6 +324,80 @@ static void test_store_keys_cmp(void **state)
     assert_int_equal(osip_key_report_cmp(old, "junk"), 1);
 }
 
+/* The bench's hosts: 1000 addresses, each remembered once, all still
+ * known afterwards (a direct-mapped table of the same size lost about a
+ * fifth of them to collisions). */
+static void test_store_keys_known_thousand_hosts(void **state)
+{
+    struct osip_known *known = osip_known_new();
+    char latest[OSIP_KEY_MAX], report[OSIP_KEY_MAX];
+
+    (void)state;
+    assert_non_null(known);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(latest, sizeof(latest), "latest/10.%d.%d.1.json", i / 250,
+                 i % 250);
+        snprintf(report, sizeof(report), "reports/%d", i);
+        assert_non_null(osip_known_put(known, latest, report));
+    }
+    for (int i = 0; i < 1000; i++) {
+        const struct osip_known *k;
+
+        snprintf(latest, sizeof(latest), "latest/10.%d.%d.1.json", i / 250,
+                 i % 250);
+        snprintf(report, sizeof(report), "reports/%d", i);
+        k = osip_known_find(known, latest);
+        if (k == NULL)
+            fail_msg("%s was evicted", latest);
+        assert_string_equal(k->report, report);
+    }
+    free(known);
+}
+
+/* Keys of one set: the least recently used is the one that goes, a key
+ * found moves to the front, a key too long is not kept, and a forgotten
+ * key is not found. */
+static void test_store_keys_known_lru(void **state)
+{
+    struct osip_known *known = osip_known_new();
+    char keys[OSIP_KNOWN_WAYS + 1][64], longkey[OSIP_KEY_MAX + 8];
+    const struct osip_known *k;
+    int n = 0;
+
+    (void)state;
+    assert_non_null(known);
+    for (int i = 0; n < OSIP_KNOWN_WAYS + 1; i++) {
+        snprintf(keys[n], sizeof(keys[n]), "latest/10.0.%d.%d.json", i / 256,
+                 i % 256);
+        if (osip_known_set(keys[n]) == 7)
+            n++;
+    }
+    for (int i = 0; i < OSIP_KNOWN_WAYS; i++) {
+        k = osip_known_put(known, keys[i], keys[i]);
+        assert_non_null(k);
+        assert_int_equal(k->tag[0], 0);
+    }
+    /* keys[0] is used again: keys[1] becomes the oldest. */
+    assert_non_null(osip_known_find(known, keys[0]));
+    assert_non_null(osip_known_put(known, keys[OSIP_KNOWN_WAYS], "new"));
+    assert_null(osip_known_find(known, keys[1]));
+    k = osip_known_find(known, keys[0]);
+    assert_non_null(k);
+    assert_string_equal(k->report, keys[0]);
+    k = osip_known_find(known, keys[OSIP_KNOWN_WAYS]);
+    assert_non_null(k);
+    assert_string_equal(k->report, "new");
+
+    osip_known_forget(known, keys[0]);
+    assert_null(osip_known_find(known, keys[0]));
+    memset(longkey, 'a', sizeof(longkey) - 1);
+    longkey[sizeof(longkey) - 1] = '\0';
+    assert_null(osip_known_put(known, keys[2], longkey));
+    assert_null(osip_known_find(known, keys[2]));
+    assert_null(osip_known_put(known, longkey, "r"));
+    free(known);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +415,8 @@ int main(void)
         cmocka_unit_test(test_store_keys_host_keys),
         cmocka_unit_test(test_store_keys_legacy),
         cmocka_unit_test(test_store_keys_cmp),
+        cmocka_unit_test(test_store_keys_known_thousand_hosts),
+        cmocka_unit_test(test_store_keys_known_lru),
     };
     return cmocka_run_group_tests_name("store_keys", tests, NULL, NULL);
 }
