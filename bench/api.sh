@@ -16,8 +16,11 @@
 # s3rver under tests/integration/node_modules (npm ci --prefix
 # tests/integration); the baseline needs python3-flask and python3-boto3.
 # Installs nothing. Talks to 127.0.0.1 only; every server it starts is
-# stopped by its PID at the end. Bounded: about 6 to 7 minutes on a 2-core
-# machine (OSI_BENCH_SECONDS per run, 5 by default). OSI_BENCH_PHASES
+# stopped by its PID at the end. Bounded: about 12 minutes on a 2-core
+# machine (OSI_BENCH_SECONDS per run, 5 by default). The file phase runs
+# OSI_BENCH_ROUNDS rounds (3 by default), each a ceiling then the API at
+# every connection count, and reports the median round: single runs on a
+# shared 2-core machine spread by about 15 %. OSI_BENCH_PHASES
 # picks the phases to run, out of "file s3 orig" (the default: all): file
 # (the file store and the CivetWeb ceilings), s3 (the S3 store and s3rver
 # direct), orig (the original API); targets of a phase not run are n/a.
@@ -35,6 +38,8 @@ s3rver_pkg="$repo/tests/integration/node_modules/s3rver/package.json"
 original="$repo/bench/baseline/original_api.py"
 
 seconds=${OSI_BENCH_SECONDS:-5}   # each measured run
+rounds=${OSI_BENCH_ROUNDS:-3}      # of the file phase, interleaved
+round=1                            # the round being run
 warmup=2                           # seconds, before each series
 conns_list="1 8 32 128"
 pool=500           # addresses per wrk thread: 1000 hosts in all
@@ -63,6 +68,7 @@ note() {
 }
 
 case "$seconds" in '' | *[!0-9]* | 0) die "OSI_BENCH_SECONDS must be a whole number of seconds > 0" ;; esac
+case "$rounds" in '' | *[!0-9]* | 0) die "OSI_BENCH_ROUNDS must be a whole number > 0" ;; esac
 phases=${OSI_BENCH_PHASES:-file s3 orig}
 for p in $phases; do
 	case "$p" in file | s3 | orig) ;; *) die "OSI_BENCH_PHASES: unknown phase \"$p\" (file s3 orig)" ;; esac
@@ -251,7 +257,7 @@ series=(
 	"orig-post|original API, reconstruction (Flask dev server, boto3) on s3rver|POST /report"
 	"orig-get|original API, reconstruction (Flask dev server, boto3) on s3rver|GET /report"
 )
-declare -A rps p50 p99 non2xx sockerr total
+declare -A rps p50 p99 non2xx sockerr total rounds_rps
 phase_notes=()
 
 # Milliseconds from a wrk latency such as 785.00us, 1.23ms, 2.00s.
@@ -265,13 +271,15 @@ to_ms() {
 }
 
 # run_wrk KEY CONNS URL [-s SCRIPT -- ARGS]: one measured run, recorded
-# under KEY|CONNS; it lasts $run_seconds when set, else $seconds.
+# under KEY|CONNS (the round's req/s also in rounds_rps, the run's
+# results under KEY|CONNS|ROUND for median_rounds); it lasts $run_seconds
+# when set, else $seconds.
 run_wrk() {
 	local key=$1 c=$2 url=$3 t=2 out secs=${run_seconds:-$seconds}
 	shift 3
 	[ "$c" -lt 2 ] && t=1 # wrk needs a connection per thread
-	out="$work/wrk-$key-$c.txt"
-	note "$key, $c connections: ${secs}s"
+	out="$work/wrk-$key-$c-$round.txt"
+	note "$key, $c connections, round $round: ${secs}s"
 	wrk -t"$t" -c"$c" -d"$secs" --timeout "$wrk_timeout" --latency "$url" "$@" >"$out" 2>&1
 	# Whole numbers, but a tenth for the few per second of the original.
 	rps[$key|$c]=$(awk '/^Requests\/sec:/ { printf ($2 < 100 ? "%.1f" : "%.0f"), $2 }' "$out")
@@ -290,6 +298,32 @@ run_wrk() {
 		p50[$key|$c]="n/a"
 		p99[$key|$c]="n/a"
 	fi
+	rounds_rps[$key|$c]="${rounds_rps[$key|$c]:+${rounds_rps[$key|$c]} / }${rps[$key|$c]}"
+	rps[$key|$c|$round]=${rps[$key|$c]} total[$key|$c|$round]=${total[$key|$c]}
+	p50[$key|$c|$round]=${p50[$key|$c]} p99[$key|$c|$round]=${p99[$key|$c]}
+	non2xx[$key|$c|$round]=${non2xx[$key|$c]} sockerr[$key|$c|$round]=${sockerr[$key|$c]}
+}
+
+# median_rounds: for every KEY|CONNS run in several rounds, the results of
+# its median round by req/s (the lower middle of an even count), with the
+# non-2xx answers and socket errors of all its rounds added up.
+median_rounds() {
+	local kc r n m bad errs
+	for kc in "${!rounds_rps[@]}"; do
+		n=$(tr -cd '/' <<<"${rounds_rps[$kc]}" | wc -c)
+		[ "$n" -gt 0 ] || continue
+		m=$(for r in $(seq "$rounds"); do
+			[ -n "${rps[$kc|$r]:-}" ] && echo "${rps[$kc|$r]} $r"
+		done | sort -g | awk -v n="$((n + 1))" 'NR == int((n + 1) / 2) { print $2 }')
+		bad=0 errs=0
+		for r in $(seq "$rounds"); do
+			bad=$((bad + ${non2xx[$kc|$r]:-0}))
+			errs=$((errs + ${sockerr[$kc|$r]:-0}))
+		done
+		rps[$kc]=${rps[$kc|$m]} total[$kc]=${total[$kc|$m]}
+		p50[$kc]=${p50[$kc|$m]} p99[$kc]=${p99[$kc|$m]}
+		non2xx[$kc]=$bad sockerr[$kc]=$errs
+	done
 }
 
 # warm URL [-s SCRIPT -- ARGS]: an unrecorded run at 8 connections.
@@ -392,25 +426,31 @@ if phase_on file; then
 	for u in "$rep_url" "$file_url"; do
 		[ -z "$u" ] || warm "$u" "${get_args[@]}"
 	done
-	for c in $conns_list; do
-		run_if "$min_url" min-get "$c" /health
-		run_if "$file_url" file-health "$c" /health
-		run_if "$min_url" min-query "$c" "${get_args[@]}"
-		run_if "$rep_url" min-report "$c" "${get_args[@]}"
-		run_if "$file_url" file-get "$c" "${get_args[@]}"
+	for round in $(seq "$rounds"); do
+		for c in $conns_list; do
+			run_if "$min_url" min-get "$c" /health
+			run_if "$file_url" file-health "$c" /health
+			run_if "$min_url" min-query "$c" "${get_args[@]}"
+			run_if "$rep_url" min-report "$c" "${get_args[@]}"
+			run_if "$file_url" file-get "$c" "${get_args[@]}"
+		done
 	done
+	round=1
 	for u in "$min_url" "$dur_url" "$file_url"; do
 		post_run
 		[ -z "$u" ] || warm "$u" "${post[@]}"
 	done
-	for c in $conns_list; do
-		post_run
-		run_if "$dur_url" dur-post "$c" "${post[@]}"
-		post_run
-		run_if "$file_url" file-post "$c" "${post[@]}"
-		post_run
-		run_if "$min_url" min-post "$c" "${post[@]}"
+	for round in $(seq "$rounds"); do
+		for c in $conns_list; do
+			post_run
+			run_if "$dur_url" dur-post "$c" "${post[@]}"
+			post_run
+			run_if "$file_url" file-post "$c" "${post[@]}"
+			post_run
+			run_if "$min_url" min-post "$c" "${post[@]}"
+		done
 	done
+	round=1
 	if [ -n "$file_url" ]; then
 		rss_file=$(peak_rss_kib "$api_pid")
 	fi
@@ -551,23 +591,25 @@ fi
 printf '%s; %s (%s build); nproc %s, %s, kernel %s, %s; store on %s (%s)\n' \
 	"$(date +%F)" "$api_version" "$buildtype" "$(nproc)" "$cpu_model" "$(uname -r)" "$os_name" \
 	"${work%/*}" "$fs_type"
-printf 'wrk %s (-t2, -t1 at 1 connection; %ss per run after a %ss warm-up; --timeout %s); s3rver %s on node %s; baseline: %s\n' \
-	"$wrk_version" "$seconds" "$warmup" "$wrk_timeout" "$s3rver_version" "$("$node" --version)" "$py_versions"
+printf 'wrk %s (-t2, -t1 at 1 connection; %ss per run after a %ss warm-up; --timeout %s; file store and ceilings: the median of %s interleaved rounds); s3rver %s on node %s; baseline: %s\n' \
+	"$wrk_version" "$seconds" "$warmup" "$wrk_timeout" "$rounds" "$s3rver_version" "$("$node" --version)" "$py_versions"
 printf 'report body: %s bytes (osinspect-agent --print --compact of this machine), server_ip over %s addresses, a new report_id per request; %s worker threads in the API and the ceilings\n' \
 	"$report_bytes" "$((2 * pool))" "$threads"
 printf 'load average: %s at start, %s at end\n\n' "$load_start" "$load_end"
 
-printf '| store | request | connections | req/s | p50 ms | p99 ms | non-2xx | socket errors |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
+median_rounds
+printf '| store | request | connections | req/s | p50 ms | p99 ms | non-2xx | socket errors | req/s of each round |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---|\n'
 for entry in "${series[@]}"; do
 	IFS='|' read -r key store request <<<"$entry"
 	for c in $conns_list; do
 		[ -n "${rps[$key|$c]:-}" ] || continue
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$store" "$request" "$c" \
-			"${rps[$key|$c]}" "${p50[$key|$c]}" "${p99[$key|$c]}" "${non2xx[$key|$c]}" "${sockerr[$key|$c]}"
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$store" "$request" "$c" \
+			"${rps[$key|$c]}" "${p50[$key|$c]}" "${p99[$key|$c]}" "${non2xx[$key|$c]}" "${sockerr[$key|$c]}" \
+			"${rounds_rps[$key|$c]}"
 	done
 done
-[ -n "$baseline_note" ] && printf '| original API, reconstruction | POST /report, GET /report | 8 | %s | | | | |\n' "$baseline_note"
+[ -n "$baseline_note" ] && printf '| original API, reconstruction | POST /report, GET /report | 8 | %s | | | | | |\n' "$baseline_note"
 
 printf '\ntargets:\n'
 for c in $conns_list; do
