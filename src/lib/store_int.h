@@ -187,6 +187,10 @@ int osip_key_legacy_parse(const char *key, char ip_out[OSIP_IP_MAX],
  * for lack of memory. */
 int osip_report_key_of(const char *data, size_t len, const char *ip,
                        char key[OSIP_KEY_MAX]);
+/* The same by jansson alone: what osip_report_key_of() does when its scan
+ * cannot tell. For tests, which compare the two. */
+int osip_report_key_of_jansson(const char *data, size_t len, const char *ip,
+                               char key[OSIP_KEY_MAX]);
 
 /* Order of two report keys by their time, then by their text: < 0 when a
  * is older, 0 when the same, > 0 when a is newer. A key that does not

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* osi_store_put_json() against osi_report_from_json() + osi_store_put():
  * the same verdicts and messages on valid, invalid and mutated reports,
- * the same stored report, and the text path really taken. */
+ * the same stored report, and the text path really taken; and
+ * osip_report_key_of() against jansson alone on stored texts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,95 @@ static void test_put_json_verdicts_of_mutants(void **state)
            t.valid_jansson, t.decided - t.valid);
 }
 
+/* A stored report: compact, stamped, as osi_store_put() writes it. */
+#define STORED                                                                \
+    "{\"cpu\":\"\",\"os_username\":\"root\",\"os_name\":\"Linux\","           \
+    "\"server_ip\":\"192.0.2.10\",\"timestamp\":\"t\",\"os_version\":\"v\","   \
+    "\"report_id\":\"r-1\",\"collected_at\":\"2026-11-28T10:00:00.250Z\","     \
+    "\"note\":\"a \\\"q\\\"\",\"mem\":[1,{\"x\":null}],"                        \
+    "\"received\":{\"at\":\"2026-11-28T10:00:01.000Z\",\"peer\":\"192.0.2.1\"}}"
+
+/* osip_report_key_of() says what jansson alone says: the same result and
+ * key. Returns the allocations it made (1 when the scan told). */
+static long expect_same_key(const char *text, size_t len)
+{
+    char k1[OSIP_KEY_MAX] = "", k2[OSIP_KEY_MAX] = "";
+    int r1, r2;
+    long allocs;
+
+    osi_test_chaos_begin(-1);
+    r1 = osip_report_key_of(text, len, "192.0.2.10", k1);
+    allocs = osi_test_chaos_end();
+    r2 = osip_report_key_of_jansson(text, len, "192.0.2.10", k2);
+    if (r1 != r2 || (r1 == 0 && strcmp(k1, k2) != 0))
+        fail_msg("%.*s: scan %d \"%s\", jansson %d \"%s\"", (int)len, text,
+                 r1, k1, r2, k2);
+    return allocs;
+}
+
+static void test_key_of_stored_text(void **state)
+{
+    static const char *const cases[] = {
+        STORED,
+        /* collected_at more than an hour ahead of received: received */
+        "{\"report_id\":\"r\",\"collected_at\":\"2030-01-01T00:00:00Z\","
+        "\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        /* no collected_at, a null one, a number */
+        "{\"report_id\":\"r\",\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        "{\"report_id\":\"r\",\"collected_at\":null,"
+        "\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        "{\"report_id\":\"r\",\"collected_at\":5,"
+        "\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        /* no report_id, a bad one, an escaped one */
+        "{\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        "{\"report_id\":\"a/b\",\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        "{\"report_id\":\"r\\u002d1\",\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        /* received missing, not an object, its at missing or not a time */
+        "{\"report_id\":\"r\"}",
+        "{\"report_id\":\"r\",\"received\":\"2026-11-28T10:00:01Z\"}",
+        "{\"report_id\":\"r\",\"received\":{\"peer\":\"1.2.3.4\"}}",
+        "{\"report_id\":\"r\",\"received\":{\"at\":\"yesterday\"}}",
+        /* duplicate keys: jansson keeps the last */
+        "{\"report_id\":\"a\",\"report_id\":\"b\","
+        "\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        /* a time with more fraction digits than the scan keeps */
+        "{\"report_id\":\"r\",\"collected_at\":\"2026-11-28T10:00:00."
+        "12345678901234567890123456789012345678901234567890123456789012345678"
+        "90123456789012345678901234567890123456789012345678901234567890123456"
+        "78901234567890123456789012345678901234567890123456789012345678901234"
+        "5678901234567890Z\",\"received\":{\"at\":\"2026-11-28T10:00:01Z\"}}",
+        /* not a report at all */
+        "[]", "{", "",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        expect_same_key(cases[i], strlen(cases[i]));
+    /* The stored text of a report is read by the scan, not by jansson. */
+    assert_int_equal(expect_same_key(STORED, strlen(STORED)), 1);
+}
+
+/* Every one-byte deletion or change of a stored text, and every cut. */
+static void test_key_of_mutants(void **state)
+{
+    static const char subst[] = "\"\\{}[],: a0-.Z\x01\xc3";
+    static const char base[] = STORED;
+    char m[sizeof(base)];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(base) - 1; i++) {
+        memcpy(m, base, i);
+        memcpy(m + i, base + i + 1, sizeof(base) - 1 - i);
+        expect_same_key(m, sizeof(base) - 2);
+        expect_same_key(base, i);
+        for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+            memcpy(m, base, sizeof(base));
+            m[i] = subst[k];
+            expect_same_key(m, sizeof(base) - 1);
+        }
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -382,6 +472,8 @@ int main(void)
         T(test_put_json_beyond_the_scan),
         cmocka_unit_test(test_put_json_verdicts_of_bad_input),
         cmocka_unit_test(test_put_json_verdicts_of_mutants),
+        cmocka_unit_test(test_key_of_stored_text),
+        cmocka_unit_test(test_key_of_mutants),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
