@@ -524,8 +524,12 @@ int osip_report_key_of(const char *data, size_t len, const char *ip,
 
     if (k == NULL)
         return -1;
+    /* jansson recurses per level: only a text the checker passes (an
+     * object no deeper than any stored one may be) goes to it. */
     if (!key_of_scanned(k, data, len, ip, key, &rc))
-        rc = osip_report_key_of_jansson(data, len, ip, key);
+        rc = osip_json_object_check(data, len, STORED_MAX_DEPTH, NULL) == 0
+                 ? osip_report_key_of_jansson(data, len, ip, key)
+                 : -1;
     free(k);
     return rc;
 }

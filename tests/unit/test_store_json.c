@@ -3,6 +3,7 @@
  * the same verdicts and messages on valid, invalid and mutated reports,
  * the same stored report, and the text path really taken; and
  * osip_report_key_of() against jansson alone on stored texts. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,53 @@ static void test_key_of_stored_text(void **state)
     assert_int_equal(expect_same_key(STORED, strlen(STORED)), 1);
 }
 
+struct deep_call {
+    const char *text;
+    size_t len;
+    int rc;
+};
+
+static void *key_of_deep(void *arg)
+{
+    struct deep_call *c = arg;
+    char key[OSIP_KEY_MAX];
+
+    c->rc = osip_report_key_of(c->text, c->len, "192.0.2.10", key);
+    return NULL;
+}
+
+/* A stored text nested far deeper than a report may be (someone else's
+ * file in the store) is no report, and is not handed to jansson, whose
+ * parser recurses per level: on a thread with a stack as small as
+ * CivetWeb's workers' (100 KiB), that would crash the server. */
+static void test_key_of_deep_text(void **state)
+{
+    static const char head[] =
+        "{\"received\":{\"at\":\"2026-11-28T10:00:01Z\"},\"report_id\":\"r\",\"x\":";
+    size_t depth = 100000, n = sizeof(head) - 1;
+    char *text = malloc(n + 2 * depth + 1);
+    struct deep_call c;
+    pthread_attr_t attr;
+    pthread_t t;
+
+    (void)state;
+    assert_non_null(text);
+    memcpy(text, head, n);
+    memset(text + n, '[', depth);
+    memset(text + n + depth, ']', depth);
+    text[n + 2 * depth] = '}';
+    c.text = text;
+    c.len = n + 2 * depth + 1;
+    c.rc = 0;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
+    assert_int_equal(pthread_create(&t, &attr, key_of_deep, &c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    assert_int_equal(c.rc, -1);
+    free(text);
+}
+
 /* Every one-byte deletion or change of a stored text, and every cut. */
 static void test_key_of_mutants(void **state)
 {
@@ -474,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_put_json_verdicts_of_mutants),
         cmocka_unit_test(test_key_of_stored_text),
         cmocka_unit_test(test_key_of_mutants),
+        cmocka_unit_test(test_key_of_deep_text),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
