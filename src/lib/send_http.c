@@ -155,7 +155,11 @@ static void answer_reason(struct osi_sender *s, char *out, size_t size)
     json_t *root, *e;
 
     s->answer[s->answer_len] = '\0';
-    root = json_loadb(s->answer, s->answer_len, 0, NULL);
+    /* jansson recurses per level, and this may run on a caller's thread
+     * with a small stack: an answer nested deep is read as text. */
+    root = osip_json_depth_exceeds(s->answer, s->answer_len, 32) == 0
+               ? json_loadb(s->answer, s->answer_len, 0, NULL)
+               : NULL;
     e = json_is_object(root) ? json_object_get(root, "error") : NULL;
     if (json_is_string(e)) {
         text = json_string_value(e);

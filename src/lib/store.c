@@ -1018,7 +1018,10 @@ static enum osi_status seen_alias(struct osi_store *store, const char *ip,
     if (st != OSI_OK)
         return st;
     memset(&jerr, 0, sizeof(jerr));
-    root = json_loadb(data, len, 0, &jerr);
+    /* jansson recurses per level: the checker vets the text first. */
+    root = osip_json_object_check(data, len, STORED_MAX_DEPTH, NULL) == 0
+               ? json_loadb(data, len, 0, &jerr)
+               : NULL;
     free(data);
     if (root == NULL && json_error_code(&jerr) == json_error_out_of_memory)
         return osip_fail(err, OSI_ENOMEM, "out of memory");

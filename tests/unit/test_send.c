@@ -5,6 +5,7 @@
  * client of http:// URLs (answers chunked, interim, closing, malformed). */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -662,6 +663,51 @@ static void test_send_rejected_text_not_json(void **state)
     assert_osi_fails(send_id(fx, "bad", NULL, &err), OSI_EINVAL, &err, NULL);
     assert_string_equal(err.message, "the API rejected the report (HTTP 422): "
                                      "no reason given");
+}
+
+struct send_call {
+    struct osi_sender *sender;
+    struct osi_report *report;
+    enum osi_status st;
+    struct osi_error err;
+};
+
+static void *send_on_thread(void *arg)
+{
+    struct send_call *c = arg;
+
+    c->st = osi_send(c->sender, c->report, NULL, &c->err);
+    return NULL;
+}
+
+/* An error answer nested deep (here 2,000 levels, near all the answer
+ * the sender keeps) is read as text: jansson, which recurses per level,
+ * never sees it, so a caller's thread with a small stack survives it. */
+static void test_send_rejected_deeply_nested(void **state)
+{
+    struct fx *fx = *state;
+    struct send_call c = { 0 };
+    char body[4001];
+    pthread_attr_t attr;
+    pthread_t t;
+
+    fx->opts.flags = OSI_SEND_NO_GZIP;
+    new_sender(fx);
+    memset(body, '[', 2000);
+    memset(body + 2000, ']', 2000);
+    body[4000] = '\0';
+    fake_http_push(fx->http, 400, NULL, body);
+    c.sender = fx->sender;
+    c.report = make_report("deep");
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
+    assert_int_equal(pthread_create(&t, &attr, send_on_thread, &c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    osi_report_free(c.report);
+    assert_int_equal(c.st, OSI_EINVAL);
+    assert_non_null(strstr(c.err.message,
+                           "the API rejected the report (HTTP 400): [[["));
 }
 
 static void test_send_auth_refused_spooled(void **state)
@@ -1331,6 +1377,7 @@ int main(void)
         T(test_send_lost_ack_on_kept_connection),
         T(test_send_rejected_not_spooled),
         T(test_send_rejected_text_not_json),
+        T(test_send_rejected_deeply_nested),
         T(test_send_gzip_400_then_plain_delivered),
         T(test_send_wrong_path_spooled),
         T(test_send_auth_refused_spooled),

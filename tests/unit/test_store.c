@@ -173,6 +173,37 @@ static void write_file(const char *path, const char *text)
     fclose(fp);
 }
 
+struct latest_call {
+    struct osi_store *store;
+    const char *ip;
+    enum osi_status st;
+};
+
+static void *latest_json_of(void *arg)
+{
+    struct latest_call *c = arg;
+    char *json = NULL;
+    size_t len = 0;
+
+    c->st = osi_store_latest_json(c->store, c->ip, &json, &len, NULL);
+    osi_free(json);
+    return NULL;
+}
+
+/* Run fn(arg) on a thread with a stack as small as CivetWeb's workers'
+ * (100 KiB) and wait for it. */
+static void run_on_small_stack(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
+    assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
 static int exists(const char *path)
 {
     struct stat st;
@@ -762,6 +793,23 @@ static void test_store_seen_alias(void **state)
         write_file(path_in(f, "seen/192.0.2.8.json"), "{\"ip\":\"10.0");
         assert_osi_fails(osi_store_latest(f->store, "192.0.2.8", &none, &err),
                          OSI_ENOTFOUND, &err, "no report of 192.0.2.8");
+    }
+
+    /* An alias nested far deeper than any is no alias, and never reaches
+     * jansson (which recurses per level) on a worker's small stack. */
+    {
+        size_t depth = 100000;
+        char *deep = malloc(2 * depth + 1);
+        struct latest_call c = { f->store, "192.0.2.8", OSI_OK };
+
+        assert_non_null(deep);
+        memset(deep, '[', depth);
+        memset(deep + depth, ']', depth);
+        deep[2 * depth] = '\0';
+        write_file(path_in(f, "seen/192.0.2.8.json"), deep);
+        free(deep);
+        run_on_small_stack(latest_json_of, &c);
+        assert_int_equal(c.st, OSI_ENOTFOUND);
     }
 
     /* A peer that is the reported address needs no alias, a loopback
