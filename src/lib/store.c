@@ -496,15 +496,14 @@ static int key_of_scanned(struct key_scan *k, const char *data, size_t len,
     const char *collected_at, *report_id, *at;
     int64_t received;
 
-    if (!osip_json_report_scan(data, len, OSIP_JSON_CHECK_MAX_DEPTH,
-                               &k->report))
+    if (!osip_json_report_scan(data, len, STORED_MAX_DEPTH, &k->report))
         return 0;
     rcv = member(&k->report, "received");
     *rc = -1;
     if (rcv == NULL || rcv->type != '{')
         return 1;
-    if (!osip_json_report_scan(rcv->value, rcv->value_len,
-                               OSIP_JSON_CHECK_MAX_DEPTH, &k->received) ||
+    if (!osip_json_report_scan(rcv->value, rcv->value_len, STORED_MAX_DEPTH,
+                               &k->received) ||
         scan_string(&k->received, "at", k->at, sizeof(k->at), &at) != 0 ||
         scan_string(&k->report, "collected_at", k->collected_at,
                     sizeof(k->collected_at), &collected_at) != 0 ||
