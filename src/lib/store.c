@@ -585,18 +585,15 @@ static size_t compact(char *out, const char *buf, size_t len)
     return n;
 }
 
-/* A copy of the string member m of r, NUL-terminated, in buf (size
- * bytes), or NULL when there is none or it does not fit. */
+/* scan_string() of r's members: the copy, or NULL when there is none, it
+ * is not a string, it does not fit or it has an escape (the rules have
+ * sent such a report to jansson already). */
 static const char *member_string(const struct scanned *r, const char *name,
                                  char *buf, size_t size)
 {
-    const struct osip_json_member *m = member(&r->scan, name);
+    const char *s;
 
-    if (m == NULL || m->type != '"' || m->value_len >= size)
-        return NULL;
-    memcpy(buf, m->value, m->value_len);
-    buf[m->value_len] = '\0';
-    return buf;
+    return scan_string(&r->scan, name, buf, size, &s) == 0 ? s : NULL;
 }
 
 /* Check buf as osi_report_from_json() would: returns 1 when the scan can

@@ -49,10 +49,8 @@
 #define S3_DRAIN_MS 1000
 #define S3_MESSAGE_MAX 128
 /* Locks of latest keys, picked by the key's set in the table of what
- * latest/<ip>.json names (osip_known_*: direct-mapped, a fifth of 1,000
- * hosts shared a slot with another and each of their reports cost a HEAD
- * more). The sets are a multiple of the locks, so that the keys of one
- * set always share one lock. */
+ * latest/<ip>.json names (osip_known_*). The sets are a multiple of the
+ * locks, so that the keys of one set always share one lock. */
 #define S3_LATEST_LOCKS 32
 /* Idle connections of the own client kept for the next write: as many as
  * the API has workers. More at once are opened, and closed after use. */

@@ -76,4 +76,8 @@ int osi_test_exists(const char *dir, const char *name);
  * files a store or spool left behind. */
 int osi_test_count_temp(const char *dir);
 
+/* Run fn(arg) on a thread with a stack as small as CivetWeb's workers'
+ * (100 KiB) and wait for it to end. fn must not call cmocka's asserts. */
+void osi_test_on_small_stack(void *(*fn)(void *), void *arg);
+
 #endif /* OSI_TEST_H */

@@ -5,7 +5,6 @@
  * client of http:// URLs (answers chunked, interim, closing, malformed). */
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -688,8 +687,6 @@ static void test_send_rejected_deeply_nested(void **state)
     struct fx *fx = *state;
     struct send_call c = { 0 };
     char body[4001];
-    pthread_attr_t attr;
-    pthread_t t;
 
     fx->opts.flags = OSI_SEND_NO_GZIP;
     new_sender(fx);
@@ -699,11 +696,7 @@ static void test_send_rejected_deeply_nested(void **state)
     fake_http_push(fx->http, 400, NULL, body);
     c.sender = fx->sender;
     c.report = make_report("deep");
-    assert_int_equal(pthread_attr_init(&attr), 0);
-    assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
-    assert_int_equal(pthread_create(&t, &attr, send_on_thread, &c), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&attr);
+    osi_test_on_small_stack(send_on_thread, &c);
     osi_report_free(c.report);
     assert_int_equal(c.st, OSI_EINVAL);
     assert_non_null(strstr(c.err.message,

@@ -190,20 +190,6 @@ static void *latest_json_of(void *arg)
     return NULL;
 }
 
-/* Run fn(arg) on a thread with a stack as small as CivetWeb's workers'
- * (100 KiB) and wait for it. */
-static void run_on_small_stack(void *(*fn)(void *), void *arg)
-{
-    pthread_attr_t attr;
-    pthread_t t;
-
-    assert_int_equal(pthread_attr_init(&attr), 0);
-    assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
-    assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&attr);
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -808,7 +794,7 @@ static void test_store_seen_alias(void **state)
         deep[2 * depth] = '\0';
         write_file(path_in(f, "seen/192.0.2.8.json"), deep);
         free(deep);
-        run_on_small_stack(latest_json_of, &c);
+        osi_test_on_small_stack(latest_json_of, &c);
         assert_int_equal(c.st, OSI_ENOTFOUND);
     }
 

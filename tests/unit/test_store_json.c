@@ -3,7 +3,6 @@
  * the same verdicts and messages on valid, invalid and mutated reports,
  * the same stored report, and the text path really taken; and
  * osip_report_key_of() against jansson alone on stored texts. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,8 +468,6 @@ static void test_key_of_deep_text(void **state)
     size_t depth = 100000, n = sizeof(head) - 1;
     char *text = malloc(n + 2 * depth + 1);
     struct deep_call c;
-    pthread_attr_t attr;
-    pthread_t t;
 
     (void)state;
     assert_non_null(text);
@@ -481,11 +478,7 @@ static void test_key_of_deep_text(void **state)
     c.text = text;
     c.len = n + 2 * depth + 1;
     c.rc = 0;
-    assert_int_equal(pthread_attr_init(&attr), 0);
-    assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
-    assert_int_equal(pthread_create(&t, &attr, key_of_deep, &c), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&attr);
+    osi_test_on_small_stack(key_of_deep, &c);
     assert_int_equal(c.rc, -1);
     free(text);
 }
